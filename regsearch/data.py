@@ -1,0 +1,277 @@
+"""Datasets: MNIST (IDX files, or a download through the backend's own loader), scikit-learn's
+8x8 digits, or a user's ``.npz``. Every loader returns pixels scaled to [0, 1] as float32, flattened
+to one row per image, and integer labels; both backends see these identical arrays.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from regsearch.config import BUILTIN_DATASETS
+
+
+class DataError(ValueError):
+    """A data file is missing or malformed; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """An official train/test split. ``x_*`` is float32 in [0, 1], shape ``(n, features)``."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+    def fingerprint(self) -> str:
+        """A SHA-256 over the four arrays (dtype, shape and bytes)."""
+        digest = hashlib.sha256()
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+    def describe(self) -> str:
+        return (
+            f"{self.name}: {len(self.y_train)} training and {len(self.y_test)} test examples, "
+            f"{self.n_features} features, {self.n_classes} classes"
+        )
+
+
+MNIST_FILES = {
+    "x_train": "train-images-idx3-ubyte",
+    "y_train": "train-labels-idx1-ubyte",
+    "x_test": "t10k-images-idx3-ubyte",
+    "y_test": "t10k-labels-idx1-ubyte",
+}
+_IDX_MAGIC = {3: 2051, 1: 2049}  # images (n, rows, cols) and labels (n,), unsigned bytes
+
+MnistDownloader = Callable[[Path], str]
+"""Downloads MNIST into a folder and returns a sentence saying where the files went."""
+
+
+def load_dataset(name: str, data_dir: Path, download: MnistDownloader | None = None) -> Dataset:
+    """Load ``mnist``, ``digits`` or an ``.npz`` path.
+
+    Args:
+        name: the dataset, as in :class:`regsearch.config.StudyConfig`.
+        data_dir: where MNIST's files are (flat, torchvision's ``MNIST/raw``, or Keras'
+            ``mnist.npz``).
+        download: called when MNIST's files are missing; ``None`` means offline.
+
+    Raises:
+        DataError: a file is missing, truncated or malformed.
+    """
+    if name == "mnist":
+        return load_mnist(data_dir, download)
+    if name == "digits":
+        return load_digits()
+    if name in BUILTIN_DATASETS:  # pragma: no cover - guarded by the tuple above
+        raise AssertionError(name)
+    return load_npz(Path(name))
+
+
+def load_digits() -> Dataset:
+    """scikit-learn's 8x8 digits (offline), pixels 0..16 scaled by 1/16.
+
+    The data set has no official test split, so a fixed stratified 25% (``random_state=0``) is
+    held out as the test set.
+    """
+    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = sk_load_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=0.25, stratify=y, random_state=0
+    )
+    return Dataset("digits", x_train, y_train, x_test, y_test, n_classes=10)
+
+
+def find_mnist_files(data_dir: Path) -> dict[str, Path] | None:
+    """The four IDX files in ``data_dir`` or ``data_dir/MNIST/raw``, gzipped or not."""
+    for folder in (data_dir, data_dir / "MNIST" / "raw"):
+        found: dict[str, Path] = {}
+        for key, stem in MNIST_FILES.items():
+            for candidate in (folder / f"{stem}.gz", folder / stem):
+                if candidate.is_file():
+                    found[key] = candidate
+                    break
+        if len(found) == len(MNIST_FILES):
+            return found
+    return None
+
+
+def load_mnist(data_dir: Path, download: MnistDownloader | None = None) -> Dataset:
+    """MNIST from its IDX files (or Keras' ``mnist.npz``), downloading them if missing."""
+    data_dir = Path(data_dir)
+    files = find_mnist_files(data_dir)
+    keras_npz = data_dir / "mnist.npz"
+    if files is None and not keras_npz.is_file() and download is not None:
+        try:
+            download(data_dir)
+        except Exception as exc:  # any transport error means "offline" to the user
+            raise DataError(
+                _missing_mnist_message(data_dir, f"The download failed: {exc}")
+            ) from exc
+        files = find_mnist_files(data_dir)
+    if files is not None:
+        arrays = {key: read_idx(path) for key, path in files.items()}
+        for split in ("train", "test"):
+            n_x, n_y = len(arrays[f"x_{split}"]), len(arrays[f"y_{split}"])
+            if n_x != n_y:
+                raise DataError(
+                    f"{files[f'x_{split}'].name} holds {n_x} images but "
+                    f"{files[f'y_{split}'].name} holds {n_y} labels; they must match. "
+                    "Replace the files with the original MNIST files."
+                )
+            labels = arrays[f"y_{split}"]
+            if labels.size and labels.max() > 9:
+                raise DataError(
+                    f"{files[f'y_{split}']}: MNIST labels must be digits 0-9, found label "
+                    f"{labels.max()}; the file is corrupt or not MNIST. Download it again."
+                )
+        return _from_uint8_images("mnist", arrays, files["y_train"])
+    if keras_npz.is_file():
+        return load_npz(keras_npz, name="mnist")
+    raise DataError(_missing_mnist_message(data_dir, "No download was attempted."))
+
+
+def _missing_mnist_message(data_dir: Path, why: str) -> str:
+    names = ", ".join(f"{stem}.gz" for stem in MNIST_FILES.values())
+    return (
+        f"MNIST was not found in {data_dir} (nor in {data_dir / 'MNIST' / 'raw'}). "
+        f"Expected the files {names}. {why} Put the files there, point --data-dir "
+        "(or REGSEARCH_DATA_DIR) at the folder that has them, or use --dataset digits, "
+        "which needs no download."
+    )
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file of unsigned bytes (``.gz`` or raw), checking its header and length.
+
+    Raises:
+        DataError: the header's magic number or dimensions disagree with the data.
+    """
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: cannot be read as an IDX file ({exc}).") from exc
+    if len(raw) < 8:
+        raise DataError(f"{path}: {len(raw)} bytes is too short for an IDX header.")
+    magic = int.from_bytes(raw[0:4], "big")
+    ndim = raw[3]
+    if magic not in _IDX_MAGIC.values() or _IDX_MAGIC.get(ndim) != magic:
+        raise DataError(
+            f"{path}: magic number {magic} is not an MNIST IDX file of unsigned bytes "
+            "(2051 for images, 2049 for labels)."
+        )
+    header_len = 4 + 4 * ndim
+    if len(raw) < header_len:
+        raise DataError(f"{path}: header is truncated.")
+    dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(dims))
+    body = len(raw) - header_len
+    if body != expected:
+        raise DataError(
+            f"{path}: the header announces {'x'.join(map(str, dims))} = {expected} bytes of data "
+            f"but the file holds {body}; it is truncated or corrupt. Download it again."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(dims)
+
+
+def load_npz(path: Path, name: str | None = None) -> Dataset:
+    """A user's ``.npz`` with ``x_train, y_train, x_test, y_test``; never unpickled.
+
+    ``x`` may be uint8 pixels (scaled by 1/255) or floats already in [0, 1]; any shape with
+    the examples first (flattened here). Labels must be integers 0..n_classes-1.
+    """
+    if not path.is_file():
+        raise DataError(f"{path}: no such file. --dataset takes mnist, digits or an .npz path.")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [key for key in MNIST_FILES if key not in npz.files]
+            if missing:
+                raise DataError(
+                    f"{path}: missing array(s) {', '.join(missing)}; an .npz dataset needs "
+                    f"x_train, y_train, x_test and y_test (found {', '.join(npz.files) or 'none'})."
+                )
+            arrays = {key: npz[key] for key in MNIST_FILES}
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc}).") from exc
+    except ValueError as exc:  # object arrays need pickle, which is refused
+        raise DataError(
+            f"{path}: {exc}. Arrays must be numeric; object arrays are never unpickled."
+        ) from exc
+    label = name or path.stem
+    if all(arrays[key].dtype == np.uint8 for key in ("x_train", "x_test")):
+        return _from_uint8_images(label, arrays, path)
+    return _validated(label, arrays, path, scale=1.0)
+
+
+def _from_uint8_images(name: str, arrays: dict[str, np.ndarray], source: Path) -> Dataset:
+    return _validated(name, arrays, source, scale=1.0 / 255.0)
+
+
+def _validated(name: str, arrays: dict[str, np.ndarray], source: Path, scale: float) -> Dataset:
+    xs = {}
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim < 2 or len(x) == 0:
+            raise DataError(
+                f"{source}: x_{split} must hold one row per example (2 or more dimensions, "
+                f"at least one example), got shape {x.shape}."
+            )
+        if y.ndim != 1 or len(y) != len(x):
+            raise DataError(
+                f"{source}: y_{split} must be one label per example, shape ({len(x)},), "
+                f"got shape {y.shape}."
+            )
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise DataError(f"{source}: x_{split} must be real numbers, got dtype {x.dtype}.")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise DataError(
+                f"{source}: y_{split} must be integer class labels, got dtype {y.dtype}."
+            )
+        flat = x.reshape(len(x), -1).astype(np.float32) * np.float32(scale)
+        if not np.isfinite(flat).all():
+            raise DataError(f"{source}: x_{split} holds NaN or infinite values.")
+        if flat.min() < 0.0 or flat.max() > 1.0:
+            raise DataError(
+                f"{source}: x_{split} must be uint8 pixels or floats in [0, 1], got values in "
+                f"[{flat.min():g}, {flat.max():g}]. Scale the pixels to [0, 1] first (regsearch "
+                "fits no preprocessing, so nothing can leak across folds)."
+            )
+        if y.min() < 0:
+            raise DataError(f"{source}: y_{split} must be labels >= 0, got {y.min()}.")
+        xs[split] = flat
+    if xs["train"].shape[1] != xs["test"].shape[1]:
+        raise DataError(
+            f"{source}: x_train has {xs['train'].shape[1]} features per example but x_test has "
+            f"{xs['test'].shape[1]}; they must match."
+        )
+    y_train = arrays["y_train"].astype(np.int64)
+    y_test = arrays["y_test"].astype(np.int64)
+    n_classes = int(y_train.max()) + 1
+    if y_test.max() >= n_classes:
+        raise DataError(
+            f"{source}: y_test has label {y_test.max()}, which never occurs in y_train "
+            f"(labels 0..{n_classes - 1}); the model could not learn it."
+        )
+    if len(np.unique(y_train)) < 2:
+        raise DataError(f"{source}: y_train must hold at least two classes.")
+    return Dataset(name, xs["train"], y_train, xs["test"], y_test, n_classes=max(n_classes, 2))

@@ -1,0 +1,220 @@
+"""Run a study end to end: create or resume it, optimize, refit the best, test it once."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from regsearch.backends import Backend, get_backend
+from regsearch.config import StudyConfig
+from regsearch.data import Dataset, load_dataset
+from regsearch.folds import folds_fingerprint, make_folds
+from regsearch.objective import BASELINE_ATTR, CrossValidationObjective
+from regsearch.refit import RefitResult, refit_and_test
+from regsearch.storage import (
+    artifacts_dir,
+    fail_stale_trials,
+    open_storage,
+    redact_url,
+    safe_file_stem,
+)
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+"""Trial states that count towards ``--trials``; failed trials are retried instead."""
+
+Log = Callable[[str], None]
+TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+
+class StudyMismatch(ValueError):
+    """A stored study was created with other settings; the message lists the differences."""
+
+
+class NothingToRefit(RuntimeError):
+    """Every trial diverged or was pruned, so no configuration can be retrained."""
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    """What :func:`run_study` returns."""
+
+    study: optuna.Study
+    chosen: RefitResult
+    baseline: RefitResult | None
+    new_trials: int
+
+
+def run_study(
+    config: StudyConfig,
+    *,
+    backend: Backend | None = None,
+    dataset: Dataset | None = None,
+    on_trial: TrialCallback | None = None,
+    log: Log = lambda message: None,
+) -> StudyResult:
+    """Run (or resume) the study described by ``config`` up to ``config.trials`` finished trials,
+    then retrain the best configuration and the baseline on the whole training set and test them.
+
+    Everything that can be refused (data, folds, backend, a mismatching stored study) is checked
+    before anything is written to the storage.
+
+    Args:
+        config: the study's settings.
+        backend: a backend object; defaults to ``get_backend(config.backend)``.
+        dataset: preloaded data; defaults to loading ``config.dataset``.
+        on_trial: called after each trial finishes (an Optuna callback).
+        log: receives progress sentences (downloads, refits); the CLI prints them.
+
+    Raises:
+        ConfigError, DataError, BackendUnavailable, StudyMismatch, NothingToRefit.
+    """
+    if backend is None:
+        backend = get_backend(config.backend)
+    if dataset is None:
+        dataset = load_dataset(config.dataset, config.data_dir, download=_downloader(backend, log))
+    log(f"Data: {dataset.describe()}.")
+    folds = make_folds(dataset.y_train, config.folds, config.seed)
+    records: dict[str, Any] = {
+        "config": config.identity(),
+        "dataset_fingerprint": dataset.fingerprint(),
+        "folds_fingerprint": folds_fingerprint(folds),
+    }
+    storage = open_storage(config.storage)
+    study = _create_or_resume(config, storage, records, backend, dataset)
+    fail_stale_trials(study)
+
+    trainer = backend.trainer(dataset.x_train, dataset.y_train, dataset.n_classes, config.train)
+    objective = CrossValidationObjective(
+        trainer, dataset.x_train, dataset.y_train, folds, config.space, config.train, config.seed
+    )
+    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
+    missing = config.trials - finished
+    if finished:
+        log(f"Resuming: {finished} of {config.trials} trials are already finished.")
+    if missing > 0:
+        callbacks: list[TrialCallback] = [
+            optuna.study.MaxTrialsCallback(config.trials, states=FINISHED)
+        ]
+        if on_trial is not None:
+            callbacks.append(on_trial)
+        study.optimize(objective, n_trials=missing, callbacks=callbacks, gc_after_trial=True)
+    fail_stale_trials(study)
+
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not completed:
+        raise NothingToRefit(
+            f"none of the {len(study.trials)} trials of study {study.study_name!r} finished: "
+            "every one diverged or was pruned, so there is nothing to refit. Lower --lr or "
+            "--lambda-max and run again with a new --study-name."
+        )
+    best = study.best_trial
+    model_path = artifacts_dir(config.storage) / safe_file_stem(study.study_name)
+    log(
+        f"Refitting trial {best.number} on all {len(dataset.y_train)} training examples "
+        f"for the median best epoch of its folds."
+    )
+    chosen = refit_and_test(trainer, dataset, best, config.seed, save_to=model_path)
+    study.set_user_attr("refit", chosen.to_dict())
+
+    baseline_trial = next((t for t in completed if t.user_attrs.get(BASELINE_ATTR)), None)
+    baseline: RefitResult | None = None
+    if baseline_trial is not None and baseline_trial.number == best.number:
+        baseline = chosen
+    elif baseline_trial is not None:
+        log(f"Refitting the unregularized baseline (trial {baseline_trial.number}) the same way.")
+        baseline = refit_and_test(trainer, dataset, baseline_trial, config.seed)
+    if baseline is not None:
+        study.set_user_attr("baseline_refit", baseline.to_dict())
+    new_trials = missing if missing > 0 else 0
+    return StudyResult(study=study, chosen=chosen, baseline=baseline, new_trials=new_trials)
+
+
+def _downloader(backend: Backend, log: Log) -> Callable[[Any], str]:
+    def download(data_dir: Any) -> str:
+        log(f"MNIST is not in {data_dir}; downloading it with the {backend.name} backend's loader.")
+        where = backend.download_mnist(data_dir)
+        log(where)
+        return where
+
+    return download
+
+
+def _create_or_resume(
+    config: StudyConfig,
+    storage: optuna.storages.BaseStorage,
+    records: dict[str, Any],
+    backend: Backend,
+    dataset: Dataset,
+) -> optuna.Study:
+    sampler = optuna.samplers.TPESampler(seed=config.seed)
+    pruner = optuna.pruners.NopPruner()
+    try:
+        study = optuna.load_study(
+            study_name=config.name, storage=storage, sampler=sampler, pruner=pruner
+        )
+    except KeyError:
+        study = None
+    if study is not None:
+        _check_same_study(study, records, config)
+        return study
+    study = optuna.create_study(
+        study_name=config.name,
+        storage=storage,
+        sampler=sampler,
+        pruner=pruner,
+        direction="maximize",
+    )
+    for key, value in records.items():
+        study.set_user_attr(key, value)
+    study.set_user_attr("dataset_summary", dataset.describe())
+    study.set_user_attr("versions", _versions(backend))
+    study.set_user_attr("metric", "mean_test_accuracy (mean validation accuracy over the folds)")
+    # The unregularized baseline answers "did regularization help at all?". It samples no
+    # parameters, so the penalty categorical keeps the same choices in every trial and the
+    # sampler never proposes "none" again.
+    study.enqueue_trial({}, user_attrs={BASELINE_ATTR: True})
+    return study
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in d.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _check_same_study(study: optuna.Study, records: dict[str, Any], config: StudyConfig) -> None:
+    stored = _flatten({k: study.user_attrs.get(k) for k in records})
+    wanted = _flatten(records)
+    differences = [
+        f"{key}: stored {stored.get(key)!r}, now {value!r}"
+        for key, value in wanted.items()
+        if stored.get(key) != value
+    ]
+    if differences:
+        raise StudyMismatch(
+            f"study {study.study_name!r} in {redact_url(config.storage)} was created with other "
+            f"settings, so its trials are not comparable with this run's: "
+            f"{'; '.join(differences)}. Rerun with the original settings to resume it, or start "
+            f"a new study with --study-name {study.study_name}-2."
+        )
+
+
+def _versions(backend: Backend) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in ("regsearch", "optuna", "scikit-learn", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    versions.update(backend.versions())
+    return versions

@@ -1,0 +1,283 @@
+"""``python -m regsearch.study``: search the regularization of a network from the command line.
+
+Parses the options into a :class:`~regsearch.config.StudyConfig`, runs the study, and prints a
+line per trial and a summary. Every refused input exits with status 2 and one message, before
+anything is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from regsearch.config import (
+    BACKENDS,
+    DATA_DIR_ENV,
+    DEFAULT_STORAGE,
+    PENALTY_TYPES,
+    ConfigError,
+    SearchSpace,
+    StudyConfig,
+    TrainSettings,
+    parse_hidden,
+    parse_penalties,
+)
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
+
+    from regsearch.runner import StudyResult
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults_train, defaults_space = TrainSettings(), SearchSpace()
+    parser = argparse.ArgumentParser(
+        prog="python -m regsearch.study",
+        description=(
+            "Search the penalty type (L1, L2, L1+L2) and strength of a network's weight "
+            "regularization with Optuna, scoring each configuration by stratified k-fold "
+            "cross-validation; then retrain the best on the whole training set and test it once."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--backend", required=True, choices=BACKENDS, help="tf (Keras) or torch")
+    parser.add_argument("--folds", type=int, default=5, help="k of the stratified k-fold CV")
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=20,
+        help="finished trials the study should reach; a rerun adds only the missing ones",
+    )
+    parser.add_argument(
+        "--penalties",
+        default=",".join(PENALTY_TYPES),
+        help="comma-separated penalty types the sampler may choose",
+    )
+    parser.add_argument("--lambda-min", type=float, default=defaults_space.lambda_min)
+    parser.add_argument("--lambda-max", type=float, default=defaults_space.lambda_max)
+    parser.add_argument(
+        "--dataset",
+        default="mnist",
+        help="mnist, digits (scikit-learn's 8x8 digits, offline) or a path to an .npz with "
+        "x_train, y_train, x_test, y_test",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get(DATA_DIR_ENV, "data"),
+        help=f"folder with MNIST's IDX .gz files (flat or MNIST/raw); env {DATA_DIR_ENV}",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=defaults_train.epochs, help="maximum epochs per fold"
+    )
+    parser.add_argument("--batch-size", type=int, default=defaults_train.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults_train.lr, help="Adam learning rate")
+    parser.add_argument(
+        "--hidden",
+        default=",".join(map(str, defaults_train.hidden)),
+        help="hidden layer widths, e.g. 256,128 for two layers",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=defaults_train.patience,
+        help="epochs without a lower validation loss before a fold stops early",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="one seed for folds, sampler and model initialisation"
+    )
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
+    parser.add_argument(
+        "--study-name", default=None, help="study name (default: <dataset>-<backend>)"
+    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> StudyConfig:
+    from pathlib import Path
+
+    return StudyConfig(
+        backend=args.backend,
+        dataset=args.dataset,
+        data_dir=Path(args.data_dir),
+        folds=args.folds,
+        trials=args.trials,
+        seed=args.seed,
+        storage=args.storage,
+        study_name=args.study_name,
+        space=SearchSpace(
+            penalties=parse_penalties(args.penalties),
+            lambda_min=args.lambda_min,
+            lambda_max=args.lambda_max,
+        ),
+        train=TrainSettings(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            hidden=parse_hidden(args.hidden),
+            patience=args.patience,
+        ),
+    )
+
+
+def _fmt_lambda(value: float) -> str:
+    return f"{value:.2e}" if value else "-"
+
+
+def _fmt_params(user_attrs: dict[str, Any], params: dict[str, Any]) -> str:
+    kind = user_attrs.get("penalty", params.get("penalty", "?"))
+    return (
+        f"{kind:<6} l1={_fmt_lambda(params.get('l1', 0.0)):<9} "
+        f"l2={_fmt_lambda(params.get('l2', 0.0)):<9}"
+    )
+
+
+def trial_line(trial: FrozenTrial) -> str:
+    """One line for a finished trial: number, penalty, lambdas, score or reason, time."""
+    from optuna.trial import TrialState
+
+    seconds = trial.duration.total_seconds() if trial.duration else 0.0
+    head = f"trial {trial.number:>3}  {_fmt_params(trial.user_attrs, trial.params)}"
+    if trial.state == TrialState.COMPLETE:
+        mean = trial.user_attrs["mean_test_accuracy"]
+        std = trial.user_attrs["std_test_accuracy"]
+        tail = "  (baseline, no penalty)" if trial.user_attrs.get("baseline") else ""
+        return f"{head}  acc {mean:.4f} ± {std:.4f}  {seconds:6.1f} s{tail}"
+    reason = trial.user_attrs.get("state_reason", trial.state.name.lower())
+    return f"{head}  {trial.state.name.lower()}: {reason}  {seconds:6.1f} s"
+
+
+def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:
+    """The closing table: best trials, baseline, chosen configuration, test results, commands."""
+    from optuna.trial import TrialState
+
+    from regsearch.storage import redact_url
+
+    study = result.study
+    completed = sorted(
+        study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
+        key=lambda t: -(t.value or 0.0),
+    )
+    n_pruned = len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
+    n_failed = len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+    lines = [
+        "",
+        f"Study {study.study_name!r}: {len(completed)} complete, {n_pruned} pruned, "
+        f"{n_failed} failed trials; score = mean validation accuracy over {config.folds} folds.",
+        "",
+        f"{'rank':>4}  {'trial':>5}  {'penalty':<6} {'l1':>12} {'l2':>12}  "
+        f"{'accuracy':>16}  {'best epochs'}",
+    ]
+    for rank, t in enumerate(completed[:top], start=1):
+        epochs = [t.user_attrs.get(f"split{i}_best_epoch") for i in range(config.folds)]
+        lines.append(
+            f"{rank:>4}  {t.number:>5}  {t.user_attrs.get('penalty', '?'):<6} "
+            f"{_fmt_lambda(t.params.get('l1', 0.0)):>12} {_fmt_lambda(t.params.get('l2', 0.0)):>12}"
+            f"  {t.value:.4f} ± {t.user_attrs['std_test_accuracy']:.4f}  "
+            f"{','.join(str(e) for e in epochs)}"
+        )
+    chosen, baseline = result.chosen, result.baseline
+    lines.append("")
+    if baseline is not None:
+        rank = next(i for i, t in enumerate(completed, 1) if t.number == baseline.trial_number)
+        lines.append(
+            f"Baseline (no penalty): trial {baseline.trial_number}, CV accuracy "
+            f"{baseline.cv_accuracy:.4f}, rank {rank} of {len(completed)}."
+        )
+    penalty_text = (
+        "no penalty: regularization did not beat the unregularized baseline"
+        if chosen.penalty == "none"
+        else f"{chosen.penalty}"
+        + (f", l1={chosen.l1:.3g}" if chosen.l1 else "")
+        + (f", l2={chosen.l2:.3g}" if chosen.l2 else "")
+    )
+    lines.append(
+        f"Chosen: trial {chosen.trial_number} ({penalty_text}), CV accuracy "
+        f"{chosen.cv_accuracy:.4f}; refit on all training data for {chosen.epochs} epochs."
+    )
+    lines.append(
+        f"Test accuracy: chosen {chosen.test_accuracy:.4f} (loss {chosen.test_loss:.4f})"
+        + (
+            f", baseline {baseline.test_accuracy:.4f} (loss {baseline.test_loss:.4f})"
+            if baseline is not None
+            else ""
+        )
+        + "."
+    )
+    if chosen.model_path:
+        lines.append(f"Model saved to {chosen.model_path}")
+    storage = redact_url(config.storage)
+    name = study.study_name
+    lines += [
+        "",
+        "Inspect the study:",
+        f"  optuna-dashboard {storage}",
+        f"  optuna trials --storage {storage} --study-name {_shell_quote(name)}",
+        f"  optuna best-trial --storage {storage} --study-name {_shell_quote(name)}",
+    ]
+    return "\n".join(lines)
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ConfigError as exc:
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+
+    import optuna
+
+    from regsearch.backends import BackendUnavailable
+    from regsearch.data import DataError
+    from regsearch.refit import RefitError
+    from regsearch.runner import NothingToRefit, StudyMismatch, run_study
+    from regsearch.storage import redact_url
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    print(
+        f"regsearch: study {config.name!r} in {redact_url(config.storage)}: backend "
+        f"{config.backend}, {config.folds} folds, {config.trials} trials, penalties "
+        f"{','.join(config.space.penalties)}, lambda in "
+        f"[{config.space.lambda_min:g}, {config.space.lambda_max:g}]",
+        flush=True,
+    )
+
+    def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        print(trial_line(trial), flush=True)
+
+    try:
+        result = run_study(config, on_trial=on_trial, log=lambda m: print(m, flush=True))
+    except (ConfigError, DataError, BackendUnavailable, StudyMismatch) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (NothingToRefit, RefitError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            f"\nInterrupted. Finished trials are stored in {redact_url(config.storage)}; "
+            "rerun the same command to resume.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    print(summary(result, config))
+    if not all(math.isfinite(v) for v in (result.chosen.test_accuracy, result.chosen.test_loss)):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
