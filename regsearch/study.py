@@ -28,6 +28,7 @@ from regsearch.config import (
 )
 
 if TYPE_CHECKING:
+    import optuna
     from optuna.trial import FrozenTrial
 
     from regsearch.runner import StudyResult
@@ -210,6 +211,17 @@ def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:
         )
         + "."
     )
+    if baseline is not None and baseline.trial_number != chosen.trial_number:
+        lines.append(_gain_over_baseline(study, chosen.trial_number, baseline.trial_number))
+    chosen_epochs = [
+        study.trials[chosen.trial_number].user_attrs.get(f"split{i}_best_epoch")
+        for i in range(config.folds)
+    ]
+    if all(e == config.train.epochs for e in chosen_epochs):
+        lines.append(
+            f"Every fold of the chosen configuration was still improving at epoch "
+            f"{config.train.epochs}; a larger --epochs may find a better model."
+        )
     if chosen.model_path:
         lines.append(f"Model saved to {chosen.model_path}")
     storage = redact_url(config.storage)
@@ -224,6 +236,29 @@ def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:
     return "\n".join(lines)
 
 
+def _gain_over_baseline(study: optuna.Study, chosen: int, baseline: int) -> str:
+    """The chosen configuration's CV gain over the baseline, against the fold noise.
+
+    The noise is the standard error of the per-fold differences (paired: both trials use the
+    same folds), ``std(diff) / sqrt(k)``.
+    """
+    a, b = study.trials[chosen].user_attrs, study.trials[baseline].user_attrs
+    keys = sorted(k for k in a if k.endswith("_test_accuracy") and k.startswith("split"))
+    diffs = [a[k] - b[k] for k in keys if k in b]
+    gain = sum(diffs) / len(diffs)
+    mean = gain
+    se = (sum((d - mean) ** 2 for d in diffs) / len(diffs)) ** 0.5 / len(diffs) ** 0.5
+    verdict = (
+        "larger than the fold-to-fold noise"
+        if abs(gain) > 2 * se
+        else "within the fold-to-fold noise: regularization made no clear difference"
+    )
+    return (
+        f"Gain over the baseline: {100 * gain:+.2f} percentage points of CV accuracy "
+        f"(paired standard error {100 * se:.2f}), {verdict}."
+    )
+
+
 def _shell_quote(text: str) -> str:
     import shlex
 
@@ -236,7 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = config_from_args(args)
     except ConfigError as exc:
-        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
     import optuna
 

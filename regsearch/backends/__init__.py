@@ -7,6 +7,8 @@ A backend only trains and predicts; it never touches the Optuna trial. Metrics a
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -117,6 +119,8 @@ def get_backend(name: str) -> Backend:
         KeyError: unknown name.
     """
     module_name, package, extra = _MODULES[name]
+    if name == "torch":
+        _refuse_torch_after_tensorflow()
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -128,3 +132,19 @@ def get_backend(name: str) -> Backend:
         ) from exc
     backend: Backend = module.BACKEND
     return backend
+
+
+def _refuse_torch_after_tensorflow() -> None:
+    """PyTorch's CUDA wheels load triton on the first optimizer; loaded after TensorFlow, its
+    LLVM clashes with TensorFlow's and the process dies with a segmentation fault. Say so
+    instead (importing torch first, as the test suite does, is safe)."""
+    if (
+        "tensorflow" in sys.modules
+        and "triton" not in sys.modules
+        and importlib.util.find_spec("triton") is not None
+    ):
+        raise BackendUnavailable(
+            "--backend torch cannot start in a process that has already loaded TensorFlow: "
+            "triton (shipped with PyTorch) would crash it. Run the torch backend in its own "
+            "process, or import torch._dynamo before tensorflow."
+        )

@@ -61,10 +61,10 @@ def penalty_term(model: nn.Module, penalty: Penalty) -> torch.Tensor:
 
 
 def penalized_loss(
-    model: nn.Module, xb: torch.Tensor, yb: torch.Tensor, penalty: Penalty
+    logits: torch.Tensor, y: torch.Tensor, model: nn.Module, penalty: Penalty
 ) -> torch.Tensor:
-    """The training loss of one batch: mean cross-entropy plus the penalty, once."""
-    return F.cross_entropy(model(xb), yb) + penalty_term(model, penalty)
+    """The training loss of one batch: its mean cross-entropy plus the penalty, added once."""
+    return F.cross_entropy(logits, y) + penalty_term(model, penalty)
 
 
 def seed_everything(seed: int) -> None:
@@ -118,7 +118,7 @@ class TorchTrainer:
                 rows = order[begin : begin + batch]
                 xb, yb = x_train[rows], y_train[rows]
                 logits = model(xb)
-                loss = F.cross_entropy(logits, yb) + penalty_term(model, penalty)
+                loss = penalized_loss(logits, yb, model, penalty)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Both frameworks share this test process. PyTorch's triton must be loaded before TensorFlow,
+# or the first torch optimizer crashes the process (see regsearch.backends.get_backend).
+with contextlib.suppress(ImportError):  # without torch, its tests skip
+    import torch._dynamo  # noqa: F401
+
+from regsearch.data import Dataset
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MNIST_DIR = Path(os.environ.get("REGSEARCH_TEST_MNIST", PROJECT_ROOT.parent / "shared/data/mnist"))
+
+
+def synthetic_dataset(n_train: int = 240, n_test: int = 60, n_classes: int = 3, seed: int = 0):
+    """Separable blobs in [0, 1]: a tiny stand-in for images."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0.2, 0.8, size=(n_classes, 8))
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = np.arange(n) % n_classes
+        x = np.clip(centers[y] + rng.normal(0, 0.3, size=(n, 8)), 0, 1).astype(np.float32)
+        return x, y.astype(np.int64)
+
+    x_train, y_train = draw(n_train)
+    x_test, y_test = draw(n_test)
+    return Dataset("synthetic", x_train, y_train, x_test, y_test, n_classes=n_classes)
+
+
+@pytest.fixture
+def tiny_dataset() -> Dataset:
+    return synthetic_dataset()
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = True) -> Path:
+    """Write ``array`` (uint8) as an IDX file with the MNIST magic numbers."""
+    magic = {3: 2051, 1: 2049}[array.ndim]
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    raw = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compress:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(raw))
+    else:
+        path.write_bytes(raw)
+    return path
+
+
+def write_tiny_mnist(folder: Path, n_train: int = 20, n_test: int = 10, compress: bool = True):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": (np.arange(n_train) % 10).astype(np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": (np.arange(n_test) % 10).astype(np.uint8),
+    }
+    return {name: write_idx(folder / name, a, compress) for name, a in arrays.items()}
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"real MNIST not found in {MNIST_DIR} (set REGSEARCH_TEST_MNIST)")
+    return MNIST_DIR

@@ -1,0 +1,142 @@
+"""The command line: every refused input exits 2 with one message and stores nothing."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from regsearch.study import main, trial_line
+from tests.conftest import write_tiny_mnist
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return tmp_path / "studies" / "s.db"
+
+
+def run_cli(args, storage, capsys):
+    code = main([*args, "--storage", f"sqlite:///{storage}"])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+ERROR_CASES = [
+    # (arguments, words the message must contain)
+    (["--backend", "torch", "--folds", "1"], "--folds 2 or more, got --folds 1"),
+    (["--backend", "torch", "--lambda-min", "0"], "lambda-min must be a finite number > 0"),
+    (
+        ["--backend", "torch", "--lambda-min", "1e-2", "--lambda-max", "1e-3"],
+        "lambda-min < lambda-max",
+    ),
+    (["--backend", "torch", "--lambda-max", "nan"], "lambda-max must be a finite number > 0"),
+    (["--backend", "torch", "--penalties", "l1,elastic"], "unknown 'elastic'"),
+    (["--backend", "torch", "--hidden", "12x"], "comma-separated positive layer widths"),
+    (["--backend", "torch", "--epochs", "0"], "epochs must be an integer >= 1"),
+    (["--backend", "torch", "--trials", "0"], "trials must be an integer >= 1"),
+    (["--backend", "torch", "--dataset", "cifar10"], "dataset must be 'mnist', 'digits'"),
+    (["--backend", "torch", "--dataset", "missing.npz"], "missing.npz: no such file"),
+    (["--backend", "torch", "--data-dir", "/nonexistent-dir"], "--dataset digits"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), ERROR_CASES)
+def test_refused_inputs(args, message, storage, capsys, monkeypatch):
+    # Offline: the MNIST download fails at once instead of reaching for the network.
+    monkeypatch.setattr("regsearch.runner._downloader", lambda backend, log: _offline)
+    code, _, err = run_cli(args, storage, capsys)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert not storage.exists()
+
+
+def _offline(folder):
+    raise OSError("network unreachable")
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--backend", "mxnet"])
+    assert info.value.code == 2
+    assert "invalid choice: 'mxnet'" in capsys.readouterr().err
+
+
+def test_missing_framework_gives_install_hint(storage, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # "import torch" now fails
+    monkeypatch.delitem(sys.modules, "regsearch.backends.torch", raising=False)
+    code, _, err = run_cli(["--backend", "torch", "--dataset", "digits"], storage, capsys)
+    assert code == 2
+    assert "pip install 'regsearch[torch]'" in err
+    assert not storage.exists()
+
+
+def test_mismatching_resume_exits_2_and_keeps_the_study(tmp_path, storage, capsys, monkeypatch):
+    from tests.fake_backend import FakeBackend
+
+    monkeypatch.setattr("regsearch.runner.get_backend", lambda name: FakeBackend())
+    write_tiny_mnist(tmp_path / "mnist", n_train=60, n_test=20)
+    base = [
+        "--backend",
+        "torch",
+        "--data-dir",
+        str(tmp_path / "mnist"),
+        "--trials",
+        "2",
+        "--folds",
+        "3",
+    ]
+    code, out, err = run_cli(base, storage, capsys)
+    assert code == 0, err
+    assert "trial   0  none" in out and "(baseline, no penalty)" in out
+    assert "Test accuracy: chosen" in out and "optuna-dashboard sqlite:///" in out
+    size = storage.stat().st_size
+    code, out, err = run_cli([*base, "--seed", "5"], storage, capsys)
+    assert code == 2
+    assert "config.seed: stored 0, now 5" in err and "--study-name mnist-torch-2" in err
+    assert storage.stat().st_size == size
+
+
+def test_trial_line_for_pruned_trial():
+    import optuna
+
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.PRUNED,
+        params={"penalty": "l1", "l1": 0.05},
+        distributions={
+            "penalty": optuna.distributions.CategoricalDistribution(["l1", "l2"]),
+            "l1": optuna.distributions.FloatDistribution(1e-6, 0.1, log=True),
+        },
+        user_attrs={
+            "penalty": "l1",
+            "state_reason": "diverged in fold 0: training loss became nan",
+        },
+    )
+    line = trial_line(trial)
+    assert "l1=5.00e-02" in line and "pruned: diverged in fold 0" in line
+
+
+def test_help_lists_the_documented_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for option in (
+        "--backend",
+        "--folds",
+        "--trials",
+        "--penalties",
+        "--lambda-min",
+        "--lambda-max",
+        "--dataset",
+        "--data-dir",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--hidden",
+        "--patience",
+        "--seed",
+        "--storage",
+        "--study-name",
+    ):
+        assert option in text
+    assert "default: 5" in text  # defaults are shown

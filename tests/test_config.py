@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from regsearch.config import (
+    ConfigError,
+    SearchSpace,
+    StudyConfig,
+    TrainSettings,
+    parse_hidden,
+    parse_penalties,
+)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"penalties": ()}, "at least one"),
+        ({"penalties": ("l3",)}, "unknown 'l3'"),
+        ({"penalties": ("l1", "l1")}, "must not repeat"),
+        ({"lambda_min": 0.0}, "lambda-min must be a finite number > 0, got 0.0"),
+        ({"lambda_max": math.nan}, "lambda-max must be a finite number > 0"),
+        ({"lambda_max": math.inf}, "lambda-max must be a finite number > 0"),
+        ({"lambda_min": 1e-2, "lambda_max": 1e-3}, "`lambda-min < lambda-max` must hold"),
+    ],
+)
+def test_search_space_rejects(kwargs, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        SearchSpace(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+        ({"batch_size": -1}, "batch-size must be an integer >= 1"),
+        ({"lr": 0.0}, "lr must be a finite number > 0"),
+        ({"hidden": ()}, "at least one layer"),
+        ({"hidden": (128, 0)}, "each hidden layer width must be an integer >= 1"),
+        ({"patience": -1}, "patience must be an integer >= 0"),
+    ],
+)
+def test_train_settings_reject(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainSettings(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"backend": "jax"}, "backend must be one of tf, torch, got 'jax'"),
+        ({"folds": 1}, "--folds 2 or more, got --folds 1"),
+        ({"trials": 0}, "trials must be an integer >= 1"),
+        ({"seed": -3}, "seed must be an integer >= 0"),
+        ({"dataset": "cifar"}, "dataset must be 'mnist', 'digits' or a path to an .npz"),
+        ({"study_name": "  "}, "study-name must not be empty"),
+    ],
+)
+def test_study_config_rejects(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        StudyConfig(**{"backend": "torch", **kwargs})
+
+
+def test_default_name_and_identity():
+    config = StudyConfig(backend="tf", dataset="/data/my-set.npz")
+    assert config.name == "my-set-tf"
+    assert StudyConfig(backend="torch").name == "mnist-torch"
+    identity = config.identity()
+    assert identity["space"]["penalties"] == ["l1", "l2", "l1_l2"]
+    assert identity["train"]["hidden"] == [128]
+    assert "trials" not in identity and "storage" not in identity  # may change on resume
+
+
+def test_parsers():
+    assert parse_penalties(" l1, l2 ,") == ("l1", "l2")
+    assert parse_hidden("256,128") == (256, 128)
+    with pytest.raises(ConfigError, match="256,128"):
+        parse_hidden("256;x")

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from regsearch.data import DataError, load_dataset, load_digits, load_mnist, load_npz, read_idx
+from tests.conftest import write_idx, write_tiny_mnist
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("layout", ["flat", "MNIST/raw"])
+def test_mnist_idx_layouts(tmp_path, compress, layout):
+    folder = tmp_path if layout == "flat" else tmp_path / "MNIST" / "raw"
+    write_tiny_mnist(folder, compress=compress)
+    ds = load_mnist(tmp_path)
+    assert ds.x_train.shape == (20, 784) and ds.x_test.shape == (10, 784)
+    assert ds.x_train.dtype == np.float32 and 0.0 <= ds.x_train.min() <= ds.x_train.max() <= 1.0
+    assert ds.y_train.tolist() == [i % 10 for i in range(20)]
+    assert ds.n_classes == 10
+
+
+def test_real_mnist_matches_its_documented_shape(mnist_dir):
+    ds = load_mnist(mnist_dir)
+    assert ds.x_train.shape == (60000, 784) and ds.x_test.shape == (10000, 784)
+    assert np.bincount(ds.y_test).tolist()[:3] == [980, 1135, 1032]
+    assert ds.x_train.max() == 1.0
+
+
+def test_truncated_idx_names_the_file(tmp_path):
+    files = write_tiny_mnist(tmp_path)
+    path = files["train-images-idx3-ubyte"]
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:-100]))
+    with pytest.raises(
+        DataError,
+        match=r"train-images-idx3-ubyte.gz: the header announces "
+        r"20x28x28 = 15680 bytes of data but the file holds 15580",
+    ):
+        load_mnist(tmp_path)
+
+
+def test_wrong_magic_and_bad_gzip(tmp_path):
+    bad = tmp_path / "x"
+    bad.write_bytes((1234).to_bytes(4, "big") + b"\0" * 8)
+    with pytest.raises(DataError, match="magic number 1234"):
+        read_idx(bad)
+    notgz = tmp_path / "y.gz"
+    notgz.write_bytes(b"not gzip at all")
+    with pytest.raises(DataError, match="cannot be read as an IDX file"):
+        read_idx(notgz)
+
+
+def test_mislabelled_and_mismatched_mnist(tmp_path):
+    write_tiny_mnist(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.full(10, 42, dtype=np.uint8))
+    with pytest.raises(DataError, match="labels must be digits 0-9, found label 42"):
+        load_mnist(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.zeros(9, dtype=np.uint8))
+    with pytest.raises(DataError, match="holds 10 images but t10k-labels-idx1-ubyte.gz holds 9"):
+        load_mnist(tmp_path)
+
+
+def test_missing_mnist_offline_message(tmp_path):
+    def offline(folder: Path) -> str:
+        raise OSError("Name or service not known")
+
+    with pytest.raises(DataError) as info:
+        load_mnist(tmp_path / "nowhere", download=offline)
+    message = str(info.value)
+    for part in (
+        "train-images-idx3-ubyte.gz",
+        str(tmp_path / "nowhere"),
+        "--dataset digits",
+        "The download failed: Name or service not known",
+        "--data-dir",
+    ):
+        assert part in message
+
+
+def test_download_fills_the_data_dir(tmp_path):
+    calls = []
+
+    def fake_download(folder: Path) -> str:  # stands in for torchvision's loader
+        calls.append(folder)
+        write_tiny_mnist(folder / "MNIST" / "raw")
+        return "downloaded"
+
+    ds = load_mnist(tmp_path, download=fake_download)
+    assert calls == [tmp_path] and len(ds.y_train) == 20
+    load_mnist(tmp_path, download=fake_download)  # second run: found, no download
+    assert len(calls) == 1
+
+
+def test_keras_mnist_npz_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        y_train=np.arange(20) % 10,
+        x_test=rng.integers(0, 256, (5, 28, 28), dtype=np.uint8),
+        y_test=np.arange(5),
+    )
+    ds = load_mnist(tmp_path)
+    assert ds.name == "mnist" and ds.x_train.shape == (20, 784)
+
+
+def _save(path: Path, **arrays) -> Path:
+    base = {
+        "x_train": np.zeros((4, 2, 2), np.uint8),
+        "y_train": np.array([0, 1, 0, 1]),
+        "x_test": np.zeros((2, 2, 2), np.uint8),
+        "y_test": np.array([0, 1]),
+    }
+    base.update(arrays)
+    np.savez(path, **{k: v for k, v in base.items() if v is not None})
+    return path
+
+
+def test_npz_good_uint8_and_float(tmp_path):
+    ds = load_npz(_save(tmp_path / "a.npz", x_train=np.full((4, 2, 2), 255, np.uint8)))
+    assert ds.x_train.shape == (4, 4) and ds.x_train.max() == 1.0 and ds.name == "a"
+    ds = load_dataset(
+        str(_save(tmp_path / "b.npz", x_train=np.full((4, 3), 0.5), x_test=np.zeros((2, 3)))),
+        tmp_path,
+    )
+    assert ds.x_train.dtype == np.float32 and ds.n_features == 3
+
+
+@pytest.mark.parametrize(
+    ("arrays", "message"),
+    [
+        ({"y_test": None}, "missing array\\(s\\) y_test"),
+        ({"x_train": np.full((4, 2), np.nan)}, "x_train holds NaN or infinite values"),
+        ({"x_train": np.full((4, 2), 3.0)}, "uint8 pixels or floats in \\[0, 1\\], got values"),
+        ({"y_train": np.array([0.0, 1.0, 0.0, 1.0])}, "integer class labels, got dtype float64"),
+        ({"y_train": np.array([0, 1, 0])}, "y_train must be one label per example"),
+        ({"y_test": np.array([0, 5])}, "label 5, which never occurs in y_train"),
+        ({"x_test": np.zeros((2, 3), np.uint8)}, "x_train has 4 features per example but x_test"),
+        ({"y_train": np.array([0, -1, 0, 1])}, "labels >= 0"),
+    ],
+)
+def test_npz_rejects(tmp_path, arrays, message):
+    with pytest.raises(DataError, match=message):
+        load_npz(_save(tmp_path / "bad.npz", **arrays))
+
+
+def test_npz_never_unpickles_and_reports_broken_files(tmp_path):
+    path = tmp_path / "obj.npz"
+    np.savez(
+        path,
+        x_train=np.array([object()], dtype=object),
+        y_train=np.array([0]),
+        x_test=np.array([0]),
+        y_test=np.array([0]),
+    )
+    with pytest.raises(DataError, match="never unpickled"):
+        load_npz(path)
+    good = _save(tmp_path / "t.npz")
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:50])
+    with pytest.raises(DataError, match="not a readable .npz file"):
+        load_npz(truncated)
+    with pytest.raises(DataError, match="no such file"):
+        load_npz(tmp_path / "absent.npz")
+
+
+def test_digits_split_is_fixed():
+    a, b = load_digits(), load_digits()
+    assert a.x_train.shape == (1347, 64) and a.x_test.shape == (450, 64)
+    assert (a.y_test == b.y_test).all() and a.fingerprint() == b.fingerprint()
+    assert a.x_train.max() == 1.0

@@ -1,0 +1,97 @@
+"""Real training, both backends: small studies on digits (Python API) and on an MNIST subset
+(the command line in a subprocess, as a user runs it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import optuna
+import pytest
+
+from regsearch import SearchSpace, StudyConfig, TrainSettings, run_study
+from regsearch.data import load_mnist
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("backend", ["tf", "torch"])
+def test_digits_study_through_the_python_api(backend, tmp_path):
+    config = StudyConfig(
+        backend=backend,
+        dataset="digits",
+        folds=3,
+        trials=3,
+        storage=f"sqlite:///{tmp_path}/digits.db",
+        space=SearchSpace(penalties=("l2", "l1_l2"), lambda_min=1e-5, lambda_max=1e-2),
+        train=TrainSettings(epochs=12, batch_size=32, lr=3e-3),
+    )
+    result = run_study(config)
+    trials = result.study.trials
+    assert len(trials) == 3 and trials[0].user_attrs["baseline"]
+    assert all(t.user_attrs["mean_test_accuracy"] > 0.85 for t in trials)
+    assert result.chosen.test_accuracy > 0.85
+    assert result.baseline is not None and result.baseline.test_accuracy > 0.85
+    assert os.path.isfile(result.chosen.model_path)
+
+
+@pytest.fixture(scope="module")
+def mnist_subset(tmp_path_factory, request):
+    from tests.conftest import MNIST_DIR
+
+    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip(f"real MNIST not found in {MNIST_DIR}")
+    full = load_mnist(MNIST_DIR)
+    path = tmp_path_factory.mktemp("data") / "mnist10k.npz"
+    to_uint8 = lambda a: np.round(a * 255).astype(np.uint8).reshape(-1, 28, 28)  # noqa: E731
+    np.savez(
+        path,
+        x_train=to_uint8(full.x_train[:10000]),
+        y_train=full.y_train[:10000],
+        x_test=to_uint8(full.x_test),
+        y_test=full.y_test,
+    )
+    return path
+
+
+@pytest.mark.parametrize("backend", ["tf", "torch"])
+def test_mnist_subset_study_from_the_command_line(backend, mnist_subset, tmp_path):
+    storage = f"sqlite:///{tmp_path}/mnist.db"
+    command = [
+        sys.executable,
+        "-m",
+        "regsearch.study",
+        "--backend",
+        backend,
+        "--folds",
+        "3",
+        "--trials",
+        "2",
+        "--epochs",
+        "3",
+        "--dataset",
+        str(mnist_subset),
+        "--storage",
+        storage,
+    ]
+    run = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = run.stdout.splitlines()
+    assert any(line.startswith("trial   0  none") for line in lines)
+    assert any(line.startswith("trial   1") for line in lines)
+    assert "Test accuracy: chosen" in run.stdout
+
+    study = optuna.load_study(study_name=f"mnist10k-{backend}", storage=storage)
+    refit = study.user_attrs["refit"]
+    assert refit["test_accuracy"] > 0.9  # 10k images, 3 epochs
+    assert study.user_attrs["baseline_refit"]["test_accuracy"] > 0.9
+    assert refit["epochs"] >= 1 and os.path.isfile(refit["model_path"])
+    # A rerun of the same command adds nothing and refits the same choice.
+    again = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "Resuming: 2 of 2 trials are already finished." in again.stdout
+    assert len(optuna.load_study(study_name=f"mnist10k-{backend}", storage=storage).trials) == 2
