@@ -17,6 +17,9 @@ PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
 """Penalty types the sampler may choose: ``l1 * sum|W|``, ``l2 * sum W^2``, or both."""
 
 BACKENDS: tuple[str, ...] = ("tf", "torch")
+PRUNERS: tuple[str, ...] = ("none", "median", "hyperband", "wilcoxon")
+"""Optuna pruners that may stop a trial between folds (see :mod:`regsearch.pruners`)."""
+DEFAULT_PRUNER = "median"
 BUILTIN_DATASETS: tuple[str, ...] = ("mnist", "digits")
 DEFAULT_STORAGE = "sqlite:///studies/regsearch.db"
 DATA_DIR_ENV = "REGSEARCH_DATA_DIR"
@@ -111,7 +114,9 @@ class TrainSettings:
 class StudyConfig:
     """One study: data, cross-validation, search space, training and storage.
 
-    ``study_name`` defaults to ``<dataset>-<backend>``, e.g. ``mnist-tf``.
+    ``study_name`` defaults to ``<dataset>-<backend>``, e.g. ``mnist-tf``. ``pruner`` (see
+    :mod:`regsearch.pruners`) may change between runs of one study; everything in
+    :meth:`identity` may not.
     """
 
     backend: str
@@ -122,6 +127,7 @@ class StudyConfig:
     seed: int = 0
     storage: str = DEFAULT_STORAGE
     study_name: str | None = None
+    pruner: str = DEFAULT_PRUNER
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
@@ -146,6 +152,8 @@ class StudyConfig:
         _check_int("seed", self.seed, 0)
         if not self.storage.strip():
             raise ConfigError(f"storage must be an Optuna storage URL, e.g. {DEFAULT_STORAGE}.")
+        if self.pruner not in PRUNERS:
+            raise ConfigError(f"pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}.")
         if self.study_name is not None and not self.study_name.strip():
             raise ConfigError("study-name must not be empty; leave it out for the default.")
 

@@ -63,7 +63,9 @@ class CrossValidationObjective:
         space: SearchSpace,
         settings: TrainSettings,
         seed: int,
+        report_each_fold: bool = False,
     ):
+        self.report_each_fold = report_each_fold
         self.trainer = trainer
         self.x = x
         self.y = y
@@ -109,11 +111,11 @@ class CrossValidationObjective:
                 trial.set_user_attr(key, value)
             scores.append(score)
             fit_times.append(fit.fit_time)
-            trial.report(float(np.mean(scores)), step=i)
-            if trial.should_prune():
+            trial.report(score if self.report_each_fold else float(np.mean(scores)), step=i)
+            if i + 1 < len(self.folds) and trial.should_prune():
                 reason = (
-                    f"pruned after fold {i}: running mean accuracy {np.mean(scores):.4f} "
-                    "is below the pruner's threshold"
+                    f"pruned after fold {i}: mean accuracy {np.mean(scores):.4f} over "
+                    f"{i + 1} fold(s) looks worse than the other trials' on the same folds"
                 )
                 trial.set_user_attr(REASON_ATTR, reason)
                 raise optuna.TrialPruned(reason)

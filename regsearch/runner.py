@@ -16,6 +16,7 @@ from regsearch.config import StudyConfig
 from regsearch.data import Dataset, load_dataset
 from regsearch.folds import folds_fingerprint, make_folds
 from regsearch.objective import BASELINE_ATTR, CrossValidationObjective
+from regsearch.pruners import make_pruner, reports_each_fold
 from regsearch.refit import RefitResult, refit_and_test
 from regsearch.storage import (
     artifacts_dir,
@@ -91,7 +92,14 @@ def run_study(
 
     trainer = backend.trainer(dataset.x_train, dataset.y_train, dataset.n_classes, config.train)
     objective = CrossValidationObjective(
-        trainer, dataset.x_train, dataset.y_train, folds, config.space, config.train, config.seed
+        trainer,
+        dataset.x_train,
+        dataset.y_train,
+        folds,
+        config.space,
+        config.train,
+        config.seed,
+        report_each_fold=reports_each_fold(config.pruner),
     )
     finished = len(study.get_trials(deepcopy=False, states=FINISHED))
     missing = config.trials - finished
@@ -153,7 +161,7 @@ def _create_or_resume(
     dataset: Dataset,
 ) -> optuna.Study:
     sampler = optuna.samplers.TPESampler(seed=config.seed)
-    pruner = optuna.pruners.NopPruner()
+    pruner = make_pruner(config.pruner, config.folds)
     try:
         study = optuna.load_study(
             study_name=config.name, storage=storage, sampler=sampler, pruner=pruner

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 from regsearch.config import (
     BACKENDS,
     DATA_DIR_ENV,
+    DEFAULT_PRUNER,
     DEFAULT_STORAGE,
     PENALTY_TYPES,
+    PRUNERS,
     ConfigError,
     SearchSpace,
     StudyConfig,
@@ -93,6 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed", type=int, default=0, help="one seed for folds, sampler and model initialisation"
     )
+    parser.add_argument(
+        "--pruner",
+        default=DEFAULT_PRUNER,
+        choices=PRUNERS,
+        help="stop hopeless configurations after a fold or two (none: score every fold)",
+    )
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     parser.add_argument(
         "--study-name", default=None, help="study name (default: <dataset>-<backend>)"
@@ -112,6 +120,7 @@ def config_from_args(args: argparse.Namespace) -> StudyConfig:
         seed=args.seed,
         storage=args.storage,
         study_name=args.study_name,
+        pruner=args.pruner,
         space=SearchSpace(
             penalties=parse_penalties(args.penalties),
             lambda_min=args.lambda_min,

@@ -56,6 +56,7 @@ def test_train_settings_reject(kwargs, message):
         ({"seed": -3}, "seed must be an integer >= 0"),
         ({"dataset": "cifar"}, "dataset must be 'mnist', 'digits' or a path to an .npz"),
         ({"study_name": "  "}, "study-name must not be empty"),
+        ({"pruner": "asha"}, "pruner must be one of none, median, hyperband, wilcoxon"),
     ],
 )
 def test_study_config_rejects(kwargs, message):

@@ -25,6 +25,7 @@ def config(tmp_path):
         folds=3,
         trials=4,
         storage=f"sqlite:///{tmp_path}/s.db",
+        pruner="none",
         space=SearchSpace(lambda_min=1e-5, lambda_max=1e-1),
         train=TrainSettings(epochs=3),
     )
@@ -166,3 +167,32 @@ def test_refit_epochs_is_ceil_of_median():
     trial.user_attrs["split4_best_epoch"] = 1
     trial.user_attrs["split5_best_epoch"] = 2
     assert refit_epochs(trial) == 3  # median 2.5 -> 3
+
+
+@pytest.mark.parametrize("pruner", ["median", "hyperband", "wilcoxon"])
+def test_pruners_stop_hopeless_trials_and_keep_their_finished_folds(config, pruner):
+    """Strong ridge penalties ruin the fake model; the pruners stop such trials early.
+
+    Wilcoxon's signed-rank test needs several folds before any p-value can fall below 0.1.
+    """
+    folds = 8 if pruner == "wilcoxon" else 5
+    dataset = synthetic_dataset(n_train=320, n_classes=3)
+    config = dataclasses.replace(
+        config,
+        folds=folds,
+        trials=20,
+        pruner=pruner,
+        space=SearchSpace(penalties=("l2",), lambda_min=1e-4, lambda_max=1e2),
+    )
+    backend = FakeBackend()
+    result = run_study(config, backend=backend, dataset=dataset)
+    pruned = result.study.get_trials(states=(TrialState.PRUNED,))
+    assert pruned, f"the {pruner} pruner stopped nothing"
+    for t in pruned:
+        done = [k for k in t.user_attrs if k.endswith("_test_accuracy")]
+        assert 1 <= len(done) < folds  # stopped between folds, finished folds kept
+        assert t.user_attrs["state_reason"].startswith("pruned after fold")
+        assert "mean_test_accuracy" not in t.user_attrs
+    cv_calls = [c for c in backend.trainers[0].calls if c.val_idx is not None]
+    assert len(cv_calls) < 20 * folds
+    assert result.study.best_trial.state == TrialState.COMPLETE
