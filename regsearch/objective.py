@@ -114,8 +114,8 @@ class CrossValidationObjective:
             trial.report(score if self.report_each_fold else float(np.mean(scores)), step=i)
             if i + 1 < len(self.folds) and trial.should_prune():
                 reason = (
-                    f"pruned after fold {i}: mean accuracy {np.mean(scores):.4f} over "
-                    f"{i + 1} fold(s) looks worse than the other trials' on the same folds"
+                    f"pruned after fold {i}: acc {np.mean(scores):.4f} on "
+                    f"{i + 1} of {len(self.folds)} folds, worse than the other trials there"
                 )
                 trial.set_user_attr(REASON_ATTR, reason)
                 raise optuna.TrialPruned(reason)

@@ -160,7 +160,7 @@ def trial_line(trial: FrozenTrial) -> str:
         tail = "  (baseline, no penalty)" if trial.user_attrs.get("baseline") else ""
         return f"{head}  acc {mean:.4f} ± {std:.4f}  {seconds:6.1f} s{tail}"
     reason = trial.user_attrs.get("state_reason", trial.state.name.lower())
-    return f"{head}  {trial.state.name.lower()}: {reason}  {seconds:6.1f} s"
+    return f"{head}  {reason}  ({seconds:.1f} s)"
 
 
 def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:

@@ -113,7 +113,7 @@ def test_trial_line_for_pruned_trial():
         },
     )
     line = trial_line(trial)
-    assert "l1=5.00e-02" in line and "pruned: diverged in fold 0" in line
+    assert "l1=5.00e-02" in line and "  diverged in fold 0" in line
 
 
 def test_help_lists_the_documented_options(capsys):

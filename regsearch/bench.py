@@ -1,0 +1,214 @@
+"""``python -m regsearch.bench``: the tutorial training loop against regsearch's fold trainer.
+
+Same data, same model, same penalty, same epochs, one process, side by side. Prints seconds per
+epoch, the speed ratio, each path's accuracy on the MNIST test images, and the fraction of this
+machine's measured float32 matmul peak that regsearch reaches. The last line is machine-readable::
+
+    ratio=<x> peak_fraction=<y> acc_delta_pp=<z>
+
+with ``x`` = tutorial s/epoch / regsearch s/epoch, ``y`` = regsearch's GFLOP/s / matmul peak,
+``z`` = regsearch's test accuracy - the tutorial's, in percentage points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from regsearch.config import DATA_DIR_ENV, TrainSettings, parse_hidden
+from regsearch.data import Dataset, load_dataset
+from regsearch.metrics import accuracy
+from regsearch.penalty import Penalty
+
+
+@dataclass(frozen=True)
+class Timing:
+    name: str
+    seconds_per_epoch: float
+    test_accuracy: float
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """Best-of-``repeats`` float32 GFLOP/s of a ``size x size`` matmul (``2 n^3`` flops), with
+    torch when installed (its BLAS is the one training uses), else NumPy."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    matmul: Callable[[], object]
+    try:
+        import torch
+
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+
+        def matmul() -> object:
+            return torch.mm(ta, tb)
+
+    except ImportError:
+
+        def matmul() -> object:
+            return a @ b
+
+    matmul()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def epoch_gflop(n_rows: int, n_features: int, hidden: tuple[int, ...], n_classes: int) -> float:
+    """Arithmetic of one training epoch: ``6 * rows * sum(fan_in * fan_out)`` flops (a
+    multiply-add is 2 flops; the backward pass costs twice the forward)."""
+    sizes = [n_features, *hidden, n_classes]
+    macs = sum(a * b for a, b in itertools.pairwise(sizes))
+    return 6 * n_rows * macs / 1e9
+
+
+def tutorial_torch(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed: int) -> Timing:
+    """PyTorch's tutorial loop: ``torchvision.datasets.MNIST``'s per-sample work (a PIL image,
+    then ``ToTensor``), a ``DataLoader`` with batch 64, the explicit penalty in the loss."""
+    import torch
+    from PIL import Image
+    from torch.utils.data import DataLoader
+    from torch.utils.data import Dataset as TorchDataset
+    from torchvision.transforms import ToTensor
+
+    from regsearch.backends.torch import build_mlp, penalized_loss, seed_everything
+
+    side = round(ds.n_features**0.5)
+    images = np.round(ds.x_train * 255).astype(np.uint8).reshape(len(ds.x_train), side, side)
+    to_tensor = ToTensor()
+
+    class Images(TorchDataset):
+        """What ``torchvision.datasets.MNIST.__getitem__`` does for every sample."""
+
+        def __len__(self) -> int:
+            return len(images)
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+            image = Image.fromarray(images[i], mode="L")
+            return to_tensor(image).flatten(), int(ds.y_train[i])
+
+    seed_everything(seed)
+    model = build_mlp(ds.n_features, settings.hidden, ds.n_classes)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    loader = DataLoader(Images(), batch_size=64, shuffle=True)
+    start = time.perf_counter()
+    for _ in range(settings.epochs):
+        model.train()
+        for xb, yb in loader:
+            loss = penalized_loss(model(xb), yb, model, penalty)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    seconds = (time.perf_counter() - start) / settings.epochs
+    with torch.no_grad():
+        logits = model(torch.from_numpy(ds.x_test)).numpy()
+    return Timing("tutorial (DataLoader, batch 64)", seconds, accuracy(logits, ds.y_test))
+
+
+def tutorial_keras(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed: int) -> Timing:
+    """Keras' tutorial loop: ``model.fit`` with its default batch of 32."""
+    import keras
+
+    from regsearch.backends.tf import build_model, compile_model
+
+    keras.utils.set_random_seed(seed)
+    model = build_model(ds.n_features, settings.hidden, ds.n_classes, penalty)
+    compile_model(model, settings.lr)
+    start = time.perf_counter()
+    model.fit(ds.x_train, ds.y_train, batch_size=32, epochs=settings.epochs, verbose=0)
+    seconds = (time.perf_counter() - start) / settings.epochs
+    logits = np.asarray(model.predict(ds.x_test, batch_size=4096, verbose=0))
+    keras.backend.clear_session()
+    return Timing("tutorial (model.fit, batch 32)", seconds, accuracy(logits, ds.y_test))
+
+
+def regsearch_trainer(
+    backend_name: str, ds: Dataset, settings: TrainSettings, penalty: Penalty, seed: int
+) -> Timing:
+    """regsearch's fold trainer on all training rows, no validation part (as in a refit)."""
+    from regsearch.backends import get_backend
+
+    trainer = get_backend(backend_name).trainer(ds.x_train, ds.y_train, ds.n_classes, settings)
+    fit = trainer.fit(np.arange(len(ds.y_train)), None, penalty, settings.epochs, seed)
+    logits = trainer.predict_logits(fit.model, ds.x_test)
+    trainer.release()
+    label = f"regsearch (batch {settings.batch_size})"
+    return Timing(label, fit.fit_time / settings.epochs, accuracy(logits, ds.y_test))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m regsearch.bench",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--backend", required=True, choices=("tf", "torch"))
+    parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV, "data"))
+    parser.add_argument("--n-train", type=int, default=60000, help="first N training images")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=TrainSettings().batch_size,
+        help="regsearch's batch size (the tutorial loops keep theirs)",
+    )
+    parser.add_argument("--lr", type=float, default=TrainSettings().lr)
+    parser.add_argument("--hidden", default="128")
+    parser.add_argument("--l2", type=float, default=1e-4, help="penalty of both paths")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    full = load_dataset("mnist", Path(args.data_dir))
+    n = min(args.n_train, len(full.y_train))
+    ds = Dataset(
+        f"mnist[:{n}]", full.x_train[:n], full.y_train[:n], full.x_test, full.y_test, full.n_classes
+    )
+    settings = TrainSettings(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, hidden=parse_hidden(args.hidden)
+    )
+    penalty = Penalty(l2=args.l2)
+    print(
+        f"regsearch bench: {args.backend}, {ds.describe()}, {args.epochs} epoch(s), "
+        f"penalty {penalty.describe()}",
+        flush=True,
+    )
+    if args.backend == "torch":  # triton before TensorFlow; see regsearch.backends
+        tutorial = tutorial_torch(ds, settings, penalty, args.seed)
+    else:
+        tutorial = tutorial_keras(ds, settings, penalty, args.seed)
+    ours = regsearch_trainer(args.backend, ds, settings, penalty, args.seed)
+    peak = matmul_peak_gflops()
+    work = epoch_gflop(len(ds.y_train), ds.n_features, settings.hidden, ds.n_classes)
+    print(f"\nmatmul peak (float32, 2048x2048): {peak:.1f} GFLOP/s; one epoch = {work:.1f} GFLOP")
+    print(f"{'path':<34} {'s/epoch':>8} {'GFLOP/s':>8} {'test acc':>9}")
+    for t in (tutorial, ours):
+        print(
+            f"{t.name:<34} {t.seconds_per_epoch:8.3f} {work / t.seconds_per_epoch:8.1f} "
+            f"{t.test_accuracy:9.4f}"
+        )
+    ratio = tutorial.seconds_per_epoch / ours.seconds_per_epoch
+    peak_fraction = work / ours.seconds_per_epoch / peak
+    delta_pp = 100 * (ours.test_accuracy - tutorial.test_accuracy)
+    print(
+        f"\nregsearch is {ratio:.1f}x faster per epoch, at {100 * peak_fraction:.0f}% of the "
+        f"matmul peak; accuracy difference {delta_pp:+.2f} percentage points."
+    )
+    print(f"ratio={ratio:.2f} peak_fraction={peak_fraction:.3f} acc_delta_pp={delta_pp:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from regsearch import bench
+from tests.conftest import write_tiny_mnist
+
+
+def test_epoch_gflop_counts_forward_and_backward():
+    # 784*128 + 128*10 = 101632 multiply-adds per image; 6 flops each (fwd 2, bwd 4).
+    assert bench.epoch_gflop(60000, 784, (128,), 10) == pytest.approx(36.587, rel=1e-4)
+
+
+@pytest.mark.parametrize("backend", ["torch", "tf"])
+def test_bench_runs_both_paths_on_the_same_data_and_ends_machine_readable(
+    backend, tmp_path, capsys
+):
+    write_tiny_mnist(tmp_path, n_train=200, n_test=50)
+    assert bench.main(["--backend", backend, "--data-dir", str(tmp_path), "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "mnist[:200]: 200 training and 50 test examples" in out
+    assert "tutorial" in out and "regsearch (batch 128)" in out
+    last = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"ratio=\d+\.\d+ peak_fraction=\d+\.\d+ acc_delta_pp=-?\d+\.\d+", last)
