@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", required=True, choices=("tf", "torch"))
     parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV, "data"))
     parser.add_argument("--n-train", type=int, default=60000, help="first N training images")
-    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument(
         "--batch-size",
         type=int,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import random
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from regsearch.backends import Fit
+from regsearch.backends.loop import train_epochs, validation_scores
 from regsearch.config import TrainSettings
 from regsearch.penalty import Penalty
 
@@ -94,76 +94,46 @@ class TorchTrainer:
         epochs: int,
         seed: int,
     ) -> Fit:
-        start = time.perf_counter()
         model = self.new_model(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.settings.lr, weight_decay=0.0)
         generator = torch.Generator().manual_seed(seed)
-        train_rows = torch.from_numpy(np.asarray(train_idx, dtype=np.int64))
-        x_train, y_train = self.x[train_rows], self.y[train_rows]
-        val: tuple[torch.Tensor, torch.Tensor] | None = None
-        if val_idx is not None:
-            val_rows = torch.from_numpy(np.asarray(val_idx, dtype=np.int64))
-            val = (self.x[val_rows], self.y[val_rows])
-        fit = Fit(model=model, history={"loss": [], "accuracy": []})
-        if val is not None:
-            fit.history.update(val_loss=[], val_accuracy=[])
-        best_loss, best_state, wait = float("inf"), None, 0
-        n, batch = len(train_rows), self.settings.batch_size
-        for epoch in range(1, epochs + 1):
+        rows = torch.from_numpy(np.asarray(train_idx, dtype=np.int64))
+        x_train, y_train = self.x[rows], self.y[rows]
+        n, batch = len(rows), self.settings.batch_size
+
+        def train_epoch(epoch: int) -> tuple[float, float]:
             model.train()
             order = torch.randperm(n, generator=generator)
             loss_sum = torch.zeros((), dtype=torch.float64)
             correct = torch.zeros((), dtype=torch.int64)
             for begin in range(0, n, batch):
-                rows = order[begin : begin + batch]
-                xb, yb = x_train[rows], y_train[rows]
+                batch_rows = order[begin : begin + batch]
+                xb, yb = x_train[batch_rows], y_train[batch_rows]
                 logits = model(xb)
                 loss = penalized_loss(logits, yb, model, penalty)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                loss_sum += loss.detach() * len(rows)
+                loss_sum += loss.detach() * len(batch_rows)
                 correct += (logits.detach().argmax(1) == yb).sum()
-            train_loss = float(loss_sum) / n
-            fit.history["loss"].append(train_loss)
-            fit.history["accuracy"].append(float(correct) / n)
-            if not np.isfinite(train_loss):
-                fit.diverged = f"training loss became {train_loss} in epoch {epoch}"
-                break
-            if val is None:
-                fit.best_epoch = epoch
-                continue
-            val_loss, val_acc = self._evaluate(model, *val, penalty)
-            fit.history["val_loss"].append(val_loss)
-            fit.history["val_accuracy"].append(val_acc)
-            if not np.isfinite(val_loss):
-                fit.diverged = f"validation loss became {val_loss} in epoch {epoch}"
-                break
-            # Keras EarlyStopping semantics: strict improvement, patience counted in epochs.
-            wait += 1
-            if val_loss < best_loss:
-                best_loss, fit.best_epoch, wait = val_loss, epoch, 0
-                best_state = copy.deepcopy(model.state_dict())
-            elif wait >= self.settings.patience:
-                break
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        fit.fit_time = time.perf_counter() - start
-        return fit
+            return float(loss_sum) / n, float(correct) / n
 
-    @torch.no_grad()
-    def _evaluate(
-        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, penalty: Penalty
-    ) -> tuple[float, float]:
-        """Penalized mean loss (as Keras' ``val_loss``) and accuracy on ``(x, y)``."""
-        model.eval()
-        ce_sum, correct = 0.0, 0
-        for begin in range(0, len(y), _EVAL_CHUNK):
-            logits = model(x[begin : begin + _EVAL_CHUNK])
-            yb = y[begin : begin + _EVAL_CHUNK]
-            ce_sum += float(F.cross_entropy(logits, yb, reduction="sum"))
-            correct += int((logits.argmax(1) == yb).sum())
-        return ce_sum / len(y) + float(penalty_term(model, penalty)), correct / len(y)
+        validate = None
+        if val_idx is not None:
+            x_val, y_val = self.x.numpy()[val_idx], self.y.numpy()[val_idx]
+
+            def validate() -> tuple[float, float]:
+                return validation_scores(self, model, x_val, y_val, penalty)
+
+        return train_epochs(
+            model,
+            epochs,
+            self.settings.patience,
+            train_epoch,
+            validate,
+            snapshot=lambda: copy.deepcopy(model.state_dict()),
+            restore=model.load_state_dict,
+        )
 
     @torch.no_grad()
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:

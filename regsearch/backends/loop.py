@@ -1,0 +1,84 @@
+"""The epoch loop both backends share: history, divergence, early stopping, best weights.
+
+Early stopping follows Keras' ``EarlyStopping(monitor="val_loss", patience=p,
+restore_best_weights=True)``: an epoch improves when its validation loss is strictly lower than
+the best so far; training stops once ``p`` epochs in a row did not improve; the best epoch's
+weights are restored at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from regsearch.backends import Fit, Trainer
+from regsearch.metrics import accuracy, cross_entropy
+from regsearch.penalty import Penalty
+
+EpochStats = tuple[float, float]
+"""``(mean loss, accuracy)`` of one pass."""
+
+
+def train_epochs(
+    model: Any,
+    epochs: int,
+    patience: int,
+    train_epoch: Callable[[int], EpochStats],
+    validate: Callable[[], EpochStats] | None,
+    snapshot: Callable[[], Any],
+    restore: Callable[[Any], None],
+) -> Fit:
+    """Run up to ``epochs`` epochs of ``train_epoch(epoch)``.
+
+    Args:
+        model: returned in the :class:`Fit`.
+        train_epoch: trains one epoch (1-based number) and returns its penalized mean loss and
+            accuracy over the training rows.
+        validate: returns the penalized validation loss (Keras' ``val_loss``) and accuracy, or
+            ``None`` to train exactly ``epochs`` epochs without early stopping.
+        snapshot, restore: copy the weights out and back in (best-weights restoring).
+    """
+    start = time.perf_counter()
+    fit = Fit(model=model, history={"loss": [], "accuracy": []})
+    if validate is not None:
+        fit.history.update(val_loss=[], val_accuracy=[])
+    best_loss, best_weights, wait = math.inf, None, 0
+    for epoch in range(1, epochs + 1):
+        loss, acc = train_epoch(epoch)
+        fit.history["loss"].append(loss)
+        fit.history["accuracy"].append(acc)
+        if not math.isfinite(loss):
+            fit.diverged = f"training loss became {loss} in epoch {epoch}"
+            break
+        if validate is None:
+            fit.best_epoch = epoch
+            continue
+        val_loss, val_acc = validate()
+        fit.history["val_loss"].append(val_loss)
+        fit.history["val_accuracy"].append(val_acc)
+        if not math.isfinite(val_loss):
+            fit.diverged = f"validation loss became {val_loss} in epoch {epoch}"
+            break
+        wait += 1
+        if val_loss < best_loss:
+            best_loss, fit.best_epoch, wait = val_loss, epoch, 0
+            best_weights = snapshot()
+        elif wait >= patience:
+            break
+    if best_weights is not None:
+        restore(best_weights)
+    fit.fit_time = time.perf_counter() - start
+    return fit
+
+
+def validation_scores(
+    trainer: Trainer, model: Any, x: np.ndarray, y: np.ndarray, penalty: Penalty
+) -> EpochStats:
+    """Keras' ``val_loss`` (mean cross-entropy plus the penalty) and accuracy, computed by
+    regsearch from the model's logits so both backends share one definition."""
+    logits = trainer.predict_logits(model, x)
+    return cross_entropy(logits, y) + penalty.value(trainer.kernels(model)), accuracy(logits, y)
