@@ -5,17 +5,18 @@ from __future__ import annotations
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import metadata
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from regsearch.backends import Backend, get_backend
+from regsearch.backends import Backend, Trainer, get_backend
 from regsearch.config import StudyConfig
 from regsearch.data import Dataset, load_dataset
-from regsearch.folds import folds_fingerprint, make_folds
-from regsearch.objective import BASELINE_ATTR, CrossValidationObjective
+from regsearch.folds import Fold, folds_fingerprint, make_folds
+from regsearch.objective import BASELINE_ATTR, CrossValidationObjective, derive_seed
 from regsearch.pruners import make_pruner, reports_each_fold
 from regsearch.refit import RefitResult, refit_and_test
 from regsearch.storage import (
@@ -75,72 +76,133 @@ def run_study(
     Raises:
         ConfigError, DataError, BackendUnavailable, StudyMismatch, NothingToRefit.
     """
-    if backend is None:
-        backend = get_backend(config.backend)
-    if dataset is None:
-        dataset = load_dataset(config.dataset, config.data_dir, download=_downloader(backend, log))
-    log(f"Data: {dataset.describe()}.")
-    folds = make_folds(dataset.y_train, config.folds, config.seed)
-    records: dict[str, Any] = {
-        "config": config.identity(),
-        "dataset_fingerprint": dataset.fingerprint(),
-        "folds_fingerprint": folds_fingerprint(folds),
-    }
-    storage = open_storage(config.storage)
-    study = _create_or_resume(config, storage, records, backend, dataset)
-    fail_stale_trials(study)
+    session = StudySession.open(config, backend=backend, dataset=dataset, log=log)
+    new_trials = session.optimize(on_trial)
+    chosen, baseline = session.refit()
+    return StudyResult(session.study, chosen, baseline, new_trials)
 
-    trainer = backend.trainer(dataset.x_train, dataset.y_train, dataset.n_classes, config.train)
-    objective = CrossValidationObjective(
-        trainer,
-        dataset.x_train,
-        dataset.y_train,
-        folds,
-        config.space,
-        config.train,
-        config.seed,
-        report_each_fold=reports_each_fold(config.pruner),
-    )
-    finished = len(study.get_trials(deepcopy=False, states=FINISHED))
-    missing = config.trials - finished
-    if finished:
-        log(f"Resuming: {finished} of {config.trials} trials are already finished.")
-    if missing > 0:
+
+@dataclass
+class StudySession:
+    """An opened (created or verified) study with its data and folds, ready to run trials.
+
+    :func:`run_study` is ``open``, ``optimize``, ``refit``; ``--workers`` runs ``optimize`` in
+    several processes and ``refit`` once, in the parent.
+    """
+
+    config: StudyConfig
+    backend: Backend
+    dataset: Dataset
+    folds: list[Fold]
+    study: optuna.Study
+    log: Log
+
+    @classmethod
+    def open(
+        cls,
+        config: StudyConfig,
+        *,
+        backend: Backend | None = None,
+        dataset: Dataset | None = None,
+        log: Log = lambda message: None,
+        worker: int = 0,
+    ) -> StudySession:
+        """Load the data, compute the folds, then create the study or verify the stored one.
+
+        ``worker`` (0, 1, ...) numbers the processes sharing one study: each needs its own
+        sampler seed, or they would all propose the same parameters.
+        """
+        if backend is None:
+            backend = get_backend(config.backend)
+        if dataset is None:
+            download = _downloader(backend, log)
+            dataset = load_dataset(config.dataset, config.data_dir, download=download)
+        log(f"Data: {dataset.describe()}.")
+        folds = make_folds(dataset.y_train, config.folds, config.seed)
+        records: dict[str, Any] = {
+            "config": config.identity(),
+            "dataset_fingerprint": dataset.fingerprint(),
+            "folds_fingerprint": folds_fingerprint(folds),
+        }
+        storage = open_storage(config.storage)
+        sampler_seed = config.seed if worker == 0 else derive_seed(config.seed, 2, worker)
+        study = _create_or_resume(config, storage, records, backend, dataset, sampler_seed)
+        fail_stale_trials(study)
+        return cls(config, backend, dataset, folds, study, log)
+
+    @cached_property
+    def trainer(self) -> Trainer:
+        data = self.dataset
+        return self.backend.trainer(data.x_train, data.y_train, data.n_classes, self.config.train)
+
+    def finished_trials(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=FINISHED))
+
+    def optimize(self, on_trial: TrialCallback | None = None) -> int:
+        """Run trials until the study has ``config.trials`` finished ones; returns how many
+        trials this call ran. Safe to call from several processes at once."""
+        config, study = self.config, self.study
+        finished = self.finished_trials()
+        missing = config.trials - finished
+        if finished:
+            self.log(f"Resuming: {finished} of {config.trials} trials are already finished.")
+        if missing <= 0:
+            return 0
+        objective = CrossValidationObjective(
+            self.trainer,
+            self.dataset.x_train,
+            self.dataset.y_train,
+            self.folds,
+            config.space,
+            config.train,
+            config.seed,
+            report_each_fold=reports_each_fold(config.pruner),
+        )
+        # Running trials count too, so that several workers do not overshoot the target.
         callbacks: list[TrialCallback] = [
-            optuna.study.MaxTrialsCallback(config.trials, states=FINISHED)
+            optuna.study.MaxTrialsCallback(config.trials, states=(*FINISHED, TrialState.RUNNING))
         ]
+        ran: list[int] = []
+        callbacks.append(lambda _study, trial: ran.append(trial.number))
         if on_trial is not None:
             callbacks.append(on_trial)
         study.optimize(objective, n_trials=missing, callbacks=callbacks, gc_after_trial=True)
-    fail_stale_trials(study)
+        fail_stale_trials(study)
+        return len(ran)
 
-    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not completed:
-        raise NothingToRefit(
-            f"none of the {len(study.trials)} trials of study {study.study_name!r} finished: "
-            "every one diverged or was pruned, so there is nothing to refit. Lower --lr or "
-            "--lambda-max and run again with a new --study-name."
+    def refit(self) -> tuple[RefitResult, RefitResult | None]:
+        """Retrain the best trial's configuration and the baseline on all training data, test
+        each once, and store the results in the study's user attributes."""
+        config, study, dataset, log = self.config, self.study, self.dataset, self.log
+        completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not completed:
+            raise NothingToRefit(
+                f"none of the {len(study.trials)} trials of study {study.study_name!r} "
+                "finished: every one diverged or was pruned, so there is nothing to refit. "
+                "Lower --lr or --lambda-max and run again with a new --study-name."
+            )
+        best = study.best_trial
+        model_path = artifacts_dir(config.storage) / safe_file_stem(study.study_name)
+        log(
+            f"Refitting trial {best.number} on all {len(dataset.y_train)} training examples "
+            f"for the median best epoch of its folds."
         )
-    best = study.best_trial
-    model_path = artifacts_dir(config.storage) / safe_file_stem(study.study_name)
-    log(
-        f"Refitting trial {best.number} on all {len(dataset.y_train)} training examples "
-        f"for the median best epoch of its folds."
-    )
-    chosen = refit_and_test(trainer, dataset, best, config.seed, save_to=model_path)
-    study.set_user_attr("refit", chosen.to_dict())
+        chosen = refit_and_test(self.trainer, dataset, best, config.seed, save_to=model_path)
+        study.set_user_attr("refit", chosen.to_dict())
 
-    baseline_trial = next((t for t in completed if t.user_attrs.get(BASELINE_ATTR)), None)
-    baseline: RefitResult | None = None
-    if baseline_trial is not None and baseline_trial.number == best.number:
-        baseline = chosen
-    elif baseline_trial is not None:
-        log(f"Refitting the unregularized baseline (trial {baseline_trial.number}) the same way.")
-        baseline = refit_and_test(trainer, dataset, baseline_trial, config.seed)
-    if baseline is not None:
-        study.set_user_attr("baseline_refit", baseline.to_dict())
-    new_trials = missing if missing > 0 else 0
-    return StudyResult(study=study, chosen=chosen, baseline=baseline, new_trials=new_trials)
+        baseline_trial = next((t for t in completed if t.user_attrs.get(BASELINE_ATTR)), None)
+        baseline: RefitResult | None = None
+        if baseline_trial is not None and baseline_trial.number == best.number:
+            baseline = chosen
+        elif baseline_trial is not None:
+            log(
+                f"Refitting the unregularized baseline (trial {baseline_trial.number}) "
+                "the same way."
+            )
+            baseline = refit_and_test(self.trainer, dataset, baseline_trial, config.seed)
+        if baseline is not None:
+            study.set_user_attr("baseline_refit", baseline.to_dict())
+        return chosen, baseline
 
 
 def _downloader(backend: Backend, log: Log) -> Callable[[Any], str]:
@@ -159,8 +221,9 @@ def _create_or_resume(
     records: dict[str, Any],
     backend: Backend,
     dataset: Dataset,
+    sampler_seed: int,
 ) -> optuna.Study:
-    sampler = optuna.samplers.TPESampler(seed=config.seed)
+    sampler = optuna.samplers.TPESampler(seed=sampler_seed)
     pruner = make_pruner(config.pruner, config.folds)
     try:
         study = optuna.load_study(

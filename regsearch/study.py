@@ -8,6 +8,7 @@ anything is stored.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -101,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PRUNERS,
         help="stop hopeless configurations after a fold or two (none: score every fold)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes running trials at once on this machine, sharing the cores and the "
+        "study (through --storage); the refit runs once, after all of them",
+    )
+    parser.add_argument("--optimize-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     parser.add_argument(
         "--study-name", default=None, help="study name (default: <dataset>-<backend>)"
@@ -279,6 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
+        if args.workers < 1:
+            raise ConfigError(f"workers must be an integer >= 1, got {args.workers}.")
     except ConfigError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -288,40 +300,98 @@ def main(argv: Sequence[str] | None = None) -> int:
     from regsearch.backends import BackendUnavailable
     from regsearch.data import DataError
     from regsearch.refit import RefitError
-    from regsearch.runner import NothingToRefit, StudyMismatch, run_study
+    from regsearch.runner import NothingToRefit, StudyMismatch, StudyResult, StudySession
     from regsearch.storage import redact_url
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    print(
-        f"regsearch: study {config.name!r} in {redact_url(config.storage)}: backend "
-        f"{config.backend}, {config.folds} folds, {config.trials} trials, penalties "
-        f"{','.join(config.space.penalties)}, lambda in "
-        f"[{config.space.lambda_min:g}, {config.space.lambda_max:g}]",
-        flush=True,
-    )
+    prefix = f"[worker {args.worker_index}] " if args.optimize_only else ""
 
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        print(trial_line(trial), flush=True)
+        print(prefix + trial_line(trial), flush=True)
 
+    def log(message: str) -> None:
+        if not args.optimize_only:
+            print(message, flush=True)
+
+    if not args.optimize_only:
+        print(
+            f"regsearch: study {config.name!r} in {redact_url(config.storage)}: backend "
+            f"{config.backend}, {config.folds} folds, {config.trials} trials, penalties "
+            f"{','.join(config.space.penalties)}, lambda in "
+            f"[{config.space.lambda_min:g}, {config.space.lambda_max:g}], pruner {config.pruner}"
+            + (f", {args.workers} workers" if args.workers > 1 else ""),
+            flush=True,
+        )
     try:
-        result = run_study(config, on_trial=on_trial, log=lambda m: print(m, flush=True))
+        session = StudySession.open(config, log=log, worker=args.worker_index)
+        if args.optimize_only:
+            session.optimize(on_trial)
+            return 0
+        if args.workers > 1:
+            before = session.finished_trials()
+            _run_workers(list(sys.argv[1:] if argv is None else argv), args.workers)
+            new_trials = session.finished_trials() - before
+        else:
+            new_trials = session.optimize(on_trial)
+        chosen, baseline = session.refit()
     except (ConfigError, DataError, BackendUnavailable, StudyMismatch) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (NothingToRefit, RefitError) as exc:
+    except (NothingToRefit, RefitError, WorkerFailed) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        done = ""
+        with contextlib.suppress(Exception):  # the storage may be what was interrupted
+            done = f"{session.finished_trials()} of {config.trials} trials are finished and "
         print(
-            f"\nInterrupted. Finished trials are stored in {redact_url(config.storage)}; "
-            "rerun the same command to resume.",
+            f"\nInterrupted: {done}stored in {redact_url(config.storage)}; rerun the same "
+            "command to resume.",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    result = StudyResult(session.study, chosen, baseline, new_trials)
     print(summary(result, config))
-    if not all(math.isfinite(v) for v in (result.chosen.test_accuracy, result.chosen.test_loss)):
+    if not all(math.isfinite(v) for v in (chosen.test_accuracy, chosen.test_loss)):
         return 1
     return 0
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process of ``--workers`` exited with an error."""
+
+
+def _run_workers(argv: list[str], workers: int) -> None:
+    """Run ``workers`` copies of this command with ``--optimize-only``, each limited to its
+    share of the cores, and wait for all of them; they print their own trial lines."""
+    import subprocess
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    env = {
+        **os.environ,
+        # Read by PyTorch (OpenMP) and TensorFlow at start-up: one share of the cores each,
+        # so N workers do not fight over the same cores.
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": "1",
+    }
+    command = [sys.executable, "-m", "regsearch.study", *argv, "--workers", "1", "--optimize-only"]
+    procs = [
+        subprocess.Popen([*command, "--worker-index", str(i + 1)], env=env) for i in range(workers)
+    ]
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        for p in procs:  # they got the same Ctrl-C; let them record their trials as failed
+            p.wait()
+        raise
+    failed = [code for code in codes if code != 0]
+    if failed:
+        raise WorkerFailed(
+            f"{len(failed)} of {workers} workers failed (exit status {failed[0]}); finished "
+            "trials are stored, rerun the same command to resume."
+        )
 
 
 if __name__ == "__main__":

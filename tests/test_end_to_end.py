@@ -95,3 +95,41 @@ def test_mnist_subset_study_from_the_command_line(backend, mnist_subset, tmp_pat
     assert again.returncode == 0, again.stderr
     assert "Resuming: 2 of 2 trials are already finished." in again.stdout
     assert len(optuna.load_study(study_name=f"mnist10k-{backend}", storage=storage).trials) == 2
+
+
+def test_two_workers_share_one_study_and_refit_once(tmp_path):
+    storage = f"sqlite:///{tmp_path}/workers.db"
+    command = [
+        sys.executable,
+        "-m",
+        "regsearch.study",
+        "--backend",
+        "torch",
+        "--dataset",
+        "digits",
+        "--folds",
+        "3",
+        "--trials",
+        "6",
+        "--epochs",
+        "2",
+        "--pruner",
+        "none",
+        "--workers",
+        "2",
+        "--storage",
+        storage,
+    ]
+    run = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert "[worker 1] trial" in run.stdout and "[worker 2] trial" in run.stdout
+    assert run.stdout.count("Refitting trial") == 1
+    study = optuna.load_study(study_name="digits-torch", storage=storage)
+    trials = study.trials
+    assert len(trials) == 6
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    assert sorted(t.number for t in trials) == list(range(6))
+    sampled = [tuple(sorted(t.params.items())) for t in trials if t.params]
+    assert len(set(sampled)) == len(sampled) == 5  # each worker has its own sampler seed
+    assert sum(bool(t.user_attrs.get("baseline")) for t in trials) == 1
+    assert study.user_attrs["refit"]["trial_number"] == study.best_trial.number
