@@ -303,7 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from regsearch.runner import NothingToRefit, StudyMismatch, StudyResult, StudySession
     from regsearch.storage import redact_url
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # regsearch prints its own line per trial; Optuna would add a traceback for Ctrl-C.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     prefix = f"[worker {args.worker_index}] " if args.optimize_only else ""
 
     def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
