@@ -24,27 +24,30 @@ EpochStats = tuple[float, float]
 
 
 def train_epochs(
+    trainer: Trainer,
     model: Any,
+    penalty: Penalty,
+    validation: tuple[np.ndarray, np.ndarray] | None,
     epochs: int,
     patience: int,
     train_epoch: Callable[[int], EpochStats],
-    validate: Callable[[], EpochStats] | None,
     snapshot: Callable[[], Any],
     restore: Callable[[Any], None],
 ) -> Fit:
     """Run up to ``epochs`` epochs of ``train_epoch(epoch)``.
 
     Args:
-        model: returned in the :class:`Fit`.
+        trainer, model, penalty: score ``model`` on ``validation`` after each epoch with
+            :func:`validation_scores`.
+        validation: the validation rows ``(x, y)``, or ``None`` to train exactly ``epochs``
+            epochs without early stopping.
         train_epoch: trains one epoch (1-based number) and returns its penalized mean loss and
             accuracy over the training rows.
-        validate: returns the penalized validation loss (Keras' ``val_loss``) and accuracy, or
-            ``None`` to train exactly ``epochs`` epochs without early stopping.
         snapshot, restore: copy the weights out and back in (best-weights restoring).
     """
     start = time.perf_counter()
     fit = Fit(model=model, history={"loss": [], "accuracy": []})
-    if validate is not None:
+    if validation is not None:
         fit.history.update(val_loss=[], val_accuracy=[])
     best_loss, best_weights, wait = math.inf, None, 0
     for epoch in range(1, epochs + 1):
@@ -54,10 +57,10 @@ def train_epochs(
         if not math.isfinite(loss):
             fit.diverged = f"training loss became {loss} in epoch {epoch}"
             break
-        if validate is None:
+        if validation is None:
             fit.best_epoch = epoch
             continue
-        val_loss, val_acc = validate()
+        val_loss, val_acc = validation_scores(trainer, model, *validation, penalty)
         fit.history["val_loss"].append(val_loss)
         fit.history["val_accuracy"].append(val_acc)
         if not math.isfinite(val_loss):

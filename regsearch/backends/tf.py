@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from regsearch.backends import BackendUnavailable, Fit
-from regsearch.backends.loop import train_epochs, validation_scores
+from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
 from regsearch.penalty import Penalty
 
@@ -128,19 +128,15 @@ class KerasTrainer:
             loss_sum, correct = run_epoch(tf.constant(rng.permutation(rows)))
             return float(loss_sum) / len(rows), float(correct) / len(rows)
 
-        validate = None
-        if val_idx is not None:
-            x_val, y_val = self.x_np[val_idx], self.y_np[val_idx]
-
-            def validate() -> tuple[float, float]:
-                return validation_scores(self, model, x_val, y_val, penalty)
-
+        validation = None if val_idx is None else (self.x_np[val_idx], self.y_np[val_idx])
         return train_epochs(
+            self,
             model,
+            penalty,
+            validation,
             epochs,
             self.settings.patience,
             train_epoch,
-            validate,
             snapshot=model.get_weights,
             restore=model.set_weights,
         )

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from regsearch.backends import Fit
-from regsearch.backends.loop import train_epochs, validation_scores
+from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
 from regsearch.penalty import Penalty
 
@@ -118,19 +118,15 @@ class TorchTrainer:
                 correct += (logits.detach().argmax(1) == yb).sum()
             return float(loss_sum) / n, float(correct) / n
 
-        validate = None
-        if val_idx is not None:
-            x_val, y_val = self.x.numpy()[val_idx], self.y.numpy()[val_idx]
-
-            def validate() -> tuple[float, float]:
-                return validation_scores(self, model, x_val, y_val, penalty)
-
+        validation = None if val_idx is None else (self.x.numpy()[val_idx], self.y.numpy()[val_idx])
         return train_epochs(
+            self,
             model,
+            penalty,
+            validation,
             epochs,
             self.settings.patience,
             train_epoch,
-            validate,
             snapshot=lambda: copy.deepcopy(model.state_dict()),
             restore=model.load_state_dict,
         )
