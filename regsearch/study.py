@@ -40,6 +40,15 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except where there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.required:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     defaults_train, defaults_space = TrainSettings(), SearchSpace()
     parser = argparse.ArgumentParser(
@@ -49,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
             "regularization with Optuna, scoring each configuration by stratified k-fold "
             "cross-validation; then retrain the best on the whole training set and test it once."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--backend", required=True, choices=BACKENDS, help="tf (Keras) or torch")
     parser.add_argument("--folds", type=int, default=5, help="k of the stratified k-fold CV")
@@ -64,8 +73,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=",".join(PENALTY_TYPES),
         help="comma-separated penalty types the sampler may choose",
     )
-    parser.add_argument("--lambda-min", type=float, default=defaults_space.lambda_min)
-    parser.add_argument("--lambda-max", type=float, default=defaults_space.lambda_max)
+    parser.add_argument(
+        "--lambda-min",
+        type=float,
+        default=defaults_space.lambda_min,
+        help="lower end of each lambda's log-uniform range (> 0)",
+    )
+    parser.add_argument(
+        "--lambda-max",
+        type=float,
+        default=defaults_space.lambda_max,
+        help="upper end of each lambda's log-uniform range",
+    )
     parser.add_argument(
         "--dataset",
         default="mnist",
@@ -80,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--epochs", type=int, default=defaults_train.epochs, help="maximum epochs per fold"
     )
-    parser.add_argument("--batch-size", type=int, default=defaults_train.batch_size)
+    parser.add_argument(
+        "--batch-size", type=int, default=defaults_train.batch_size, help="mini-batch size"
+    )
     parser.add_argument("--lr", type=float, default=defaults_train.lr, help="Adam learning rate")
     parser.add_argument(
         "--hidden",
@@ -113,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     parser.add_argument(
-        "--study-name", default=None, help="study name (default: <dataset>-<backend>)"
+        "--study-name", default=None, help="study name; by default <dataset>-<backend>"
     )
     return parser
 
