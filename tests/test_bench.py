@@ -24,3 +24,17 @@ def test_bench_runs_both_paths_on_the_same_data_and_ends_machine_readable(
     assert "tutorial" in out and "regsearch (batch 128)" in out
     last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"ratio=\d+\.\d+ peak_fraction=\d+\.\d+ acc_delta_pp=-?\d+\.\d+", last)
+
+
+def test_workload_w_against_skorch_runs_both_searches(tmp_path, capsys):
+    pytest.importorskip("skorch")
+    write_tiny_mnist(tmp_path, n_train=200, n_test=50)
+    args = ["--backend", "torch", "--data-dir", str(tmp_path), "--epochs", "1", "--vs", "skorch"]
+    assert bench.main(args) == 0
+    out = capsys.readouterr().out
+    assert "skorch + GridSearchCV (batch 128)" in out and "regsearch (batch 256, lr 0.005)" in out
+    lines = out.strip().splitlines()
+    assert re.fullmatch(
+        r"w_time_fraction=\d+\.\d+ w_cv_regsearch=\d\.\d+ w_cv_skorch=\d\.\d+", lines[-2]
+    )
+    assert lines[-1].startswith("ratio=")
