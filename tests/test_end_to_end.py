@@ -133,3 +133,47 @@ def test_two_workers_share_one_study_and_refit_once(tmp_path):
     assert len(set(sampled)) == len(sampled) == 5  # each worker has its own sampler seed
     assert sum(bool(t.user_attrs.get("baseline")) for t in trials) == 1
     assert study.user_attrs["refit"]["trial_number"] == study.best_trial.number
+
+
+@pytest.mark.parametrize("backend", ["tf", "torch"])
+def test_same_command_same_numbers(backend, tmp_path):
+    """Same seed, same machine, one worker: every fold score, trial value and the choice repeat."""
+    records = []
+    for run in ("a", "b"):
+        storage = f"sqlite:///{tmp_path}/{run}.db"
+        command = [
+            sys.executable,
+            "-m",
+            "regsearch.study",
+            "--backend",
+            backend,
+            "--dataset",
+            "digits",
+            "--folds",
+            "3",
+            "--trials",
+            "3",
+            "--epochs",
+            "3",
+            "--storage",
+            storage,
+        ]
+        done = subprocess.run(
+            command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, done.stderr
+        study = optuna.load_study(study_name=f"digits-{backend}", storage=storage)
+        records.append(
+            (
+                [
+                    (t.params, t.value, {k: v for k, v in t.user_attrs.items() if "time" not in k})
+                    for t in study.trials
+                ],
+                {
+                    k: v
+                    for k, v in study.user_attrs["refit"].items()
+                    if k not in ("fit_time", "model_path")
+                },
+            )
+        )
+    assert records[0] == records[1]
