@@ -128,6 +128,8 @@ class StudyConfig:
     storage: str = DEFAULT_STORAGE
     study_name: str | None = None
     pruner: str = DEFAULT_PRUNER
+    heartbeat_interval: int = 60
+    grace_period: int = 180
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
@@ -154,6 +156,14 @@ class StudyConfig:
             raise ConfigError(f"storage must be an Optuna storage URL, e.g. {DEFAULT_STORAGE}.")
         if self.pruner not in PRUNERS:
             raise ConfigError(f"pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}.")
+        _check_int("heartbeat-interval", self.heartbeat_interval, 1)
+        _check_int("grace-period", self.grace_period, 1)
+        if self.grace_period <= self.heartbeat_interval:
+            raise ConfigError(
+                "`grace-period > heartbeat-interval` must hold, or live trials would be taken "
+                f"for dead ones, but got (heartbeat-interval={self.heartbeat_interval}, "
+                f"grace-period={self.grace_period})."
+            )
         if self.study_name is not None and not self.study_name.strip():
             raise ConfigError("study-name must not be empty; leave it out for the default.")
 

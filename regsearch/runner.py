@@ -124,10 +124,16 @@ class StudySession:
             "dataset_fingerprint": dataset.fingerprint(),
             "folds_fingerprint": folds_fingerprint(folds),
         }
-        storage = open_storage(config.storage)
+        storage = open_storage(config.storage, config.heartbeat_interval, config.grace_period)
         sampler_seed = config.seed if worker == 0 else derive_seed(config.seed, 2, worker)
         study = _create_or_resume(config, storage, records, backend, dataset, sampler_seed)
-        fail_stale_trials(study)
+        stale = fail_stale_trials(study)
+        if stale:
+            log(
+                f"Trial(s) {', '.join(map(str, stale))} were left running by a worker that "
+                f"stopped sending heartbeats {config.grace_period} s ago: marked failed, and "
+                "each configuration is queued once more."
+            )
         return cls(config, backend, dataset, folds, study, log)
 
     @cached_property

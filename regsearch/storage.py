@@ -10,11 +10,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
 
 from regsearch.config import ConfigError
 
-HEARTBEAT_INTERVAL_S = 60
-GRACE_PERIOD_S = 180
 _SECRET_KEYS = {"password", "passwd", "pwd", "secret", "token"}
 
 
@@ -50,9 +49,13 @@ def sqlite_path(url: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
+def open_storage(
+    url: str, heartbeat_interval: int = 60, grace_period: int = 180
+) -> optuna.storages.BaseStorage:
     """An Optuna RDB storage for ``url``, with heartbeats so a killed worker's trial is failed
-    (and retried once) by the next run instead of staying RUNNING forever.
+    (and retried once, the retry's ``system_attrs["failed_trial"]`` naming it) by the next run
+    instead of staying RUNNING forever: a RUNNING trial whose worker sent no heartbeat for
+    ``grace_period`` seconds counts as dead; a live worker beats every ``heartbeat_interval``.
 
     A SQLite file's folder is created if missing.
 
@@ -68,8 +71,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return RDBStorage(
                 url,
-                heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                grace_period=GRACE_PERIOD_S,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
     except Exception as exc:  # SQLAlchemy raises many types; the user needs one message
@@ -85,15 +88,20 @@ def _first_line(text: str, url: str) -> str:
     return line.replace(url, redact_url(url))
 
 
-def fail_stale_trials(study: optuna.Study) -> None:
-    """Mark trials whose worker stopped sending heartbeats as failed (and retry them once).
+def fail_stale_trials(study: optuna.Study) -> list[int]:
+    """Mark trials whose worker stopped sending heartbeats as failed (and retry them once);
+    returns their numbers.
 
     Optuna does this only when a live worker starts another trial, so regsearch also sweeps at
     the start and the end of every run.
     """
+    states = (TrialState.RUNNING,)
+    running = {t.number for t in study.get_trials(deepcopy=False, states=states)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    return sorted(t.number for t in failed if t.number in running)
 
 
 def artifacts_dir(url: str) -> Path:

@@ -130,6 +130,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes running trials at once on this machine, sharing the cores and the "
         "study (through --storage); the refit runs once, after all of them",
     )
+    parser.add_argument(
+        "--heartbeat-interval",
+        type=int,
+        default=60,
+        help="seconds between a running trial's heartbeats in the storage",
+    )
+    parser.add_argument(
+        "--grace-period",
+        type=int,
+        default=180,
+        help="seconds without a heartbeat after which a running trial counts as dead: the next "
+        "run marks it failed and retries its configuration once",
+    )
     parser.add_argument("--optimize-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
@@ -152,6 +165,8 @@ def config_from_args(args: argparse.Namespace) -> StudyConfig:
         storage=args.storage,
         study_name=args.study_name,
         pruner=args.pruner,
+        heartbeat_interval=args.heartbeat_interval,
+        grace_period=args.grace_period,
         space=SearchSpace(
             penalties=parse_penalties(args.penalties),
             lambda_min=args.lambda_min,

@@ -57,6 +57,8 @@ def test_train_settings_reject(kwargs, message):
         ({"dataset": "cifar"}, "dataset must be 'mnist', 'digits' or a path to an .npz"),
         ({"study_name": "  "}, "study-name must not be empty"),
         ({"pruner": "asha"}, "pruner must be one of none, median, hyperband, wilcoxon"),
+        ({"heartbeat_interval": 0}, "heartbeat-interval must be an integer >= 1"),
+        ({"heartbeat_interval": 60, "grace_period": 30}, "`grace-period > heartbeat-interval`"),
     ],
 )
 def test_study_config_rejects(kwargs, message):

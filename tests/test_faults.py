@@ -84,3 +84,57 @@ def test_ctrl_c_during_a_fold_loses_nothing_and_the_rerun_completes(backend, tmp
     study = optuna.load_study(study_name=name, storage=storage)
     complete = study.get_trials(states=(TrialState.COMPLETE,))
     assert len(complete) == 4 and "refit" in study.user_attrs
+
+
+@pytest.mark.parametrize("backend", ["tf", "torch"])
+def test_sigkill_orphan_is_failed_and_its_configuration_retried(backend, tmp_path):
+    storage = f"sqlite:///{tmp_path}/kill.db"
+    name = f"digits-{backend}"
+    command = [
+        sys.executable,
+        "-m",
+        "regsearch.study",
+        "--backend",
+        backend,
+        "--dataset",
+        "digits",
+        "--folds",
+        "3",
+        "--trials",
+        "4",
+        "--epochs",
+        "30",
+        "--patience",
+        "30",
+        "--pruner",
+        "none",
+        "--heartbeat-interval",
+        "1",
+        "--grace-period",
+        "3",
+        "--storage",
+        storage,
+    ]
+    proc = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    wait_for_running_trial(storage, name, after=1)
+    proc.kill()  # SIGKILL: no chance to clean up
+    proc.wait()
+    before = optuna.load_study(study_name=name, storage=storage).trials
+    killed = next(t for t in before if t.state == TrialState.RUNNING)
+    finished_before = {t.number: t.value for t in before if t.state == TrialState.COMPLETE}
+
+    time.sleep(4)  # past the grace period
+    rerun = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"Trial(s) {killed.number} were left running" in rerun.stdout
+
+    study = optuna.load_study(study_name=name, storage=storage)
+    assert study.trials[killed.number].state == TrialState.FAIL
+    retry = [t for t in study.trials if t.system_attrs.get("failed_trial") == killed.number]
+    assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
+    assert retry[0].params == killed.params
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
+    assert all(study.trials[n].value == v for n, v in finished_before.items())
+    assert not study.get_trials(states=(TrialState.RUNNING,))
