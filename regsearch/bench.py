@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -284,6 +286,52 @@ def compare_with_skorch(full: Dataset, batch_size: int, lr: float, seed: int) ->
     )
 
 
+def resident_mib() -> float:
+    """This process's resident memory now (Linux ``/proc``; peak RSS elsewhere), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_over_trials(backend: str, ds: Dataset, trials: int, seed: int) -> dict[int, float]:
+    """Run a ``trials``-trial study (3 folds, 1 epoch, throwaway storage) and record the
+    resident memory after trials 5 and ``trials``: framework state must be released between
+    folds and trials, so the two should be close."""
+    import optuna
+
+    from regsearch.config import SearchSpace, StudyConfig
+    from regsearch.runner import StudySession
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    folder = tempfile.mkdtemp(prefix="regsearch-bench-")
+    config = StudyConfig(
+        backend=backend,
+        folds=3,
+        trials=trials,
+        seed=seed,
+        pruner="none",
+        storage=f"sqlite:///{folder}/memory.db",
+        train=TrainSettings(epochs=1),
+        space=SearchSpace(),
+    )
+    session = StudySession.open(config, dataset=ds)
+    marks: dict[int, float] = {}
+
+    def record(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.number + 1 in (5, trials):
+            marks[trial.number + 1] = resident_mib()
+
+    session.optimize(record)
+    shutil.rmtree(folder, ignore_errors=True)
+    return marks
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m regsearch.bench",
@@ -304,6 +352,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hidden", default="128")
     parser.add_argument("--l2", type=float, default=1e-4, help="penalty of both paths")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--memory-trials",
+        type=int,
+        default=0,
+        help="also run a study of this many trials and compare memory after 5 and after it",
+    )
     parser.add_argument(
         "--vs",
         choices=("skorch",),
@@ -356,6 +410,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nregsearch is {ratio:.1f}x faster per epoch, at {100 * peak_fraction:.0f}% of the "
         f"matmul peak; accuracy difference {delta_pp:+.2f} percentage points."
     )
+    if args.memory_trials > 5:
+        marks = memory_over_trials(args.backend, ds, args.memory_trials, args.seed)
+        last = args.memory_trials
+        print(
+            f"\nMemory: {marks[5]:.0f} MiB after 5 trials, {marks[last]:.0f} MiB after {last} "
+            f"({100 * (marks[last] / marks[5] - 1):+.1f}%)."
+        )
     if args.vs == "skorch":
         if args.backend != "torch":
             print("(--vs skorch compares PyTorch code; it runs with the torch backend)")
