@@ -335,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from regsearch.backends import BackendUnavailable
     from regsearch.data import DataError
+    from regsearch.interrupt import handle_stop_signals
     from regsearch.refit import RefitError
     from regsearch.runner import NothingToRefit, StudyMismatch, StudyResult, StudySession
     from regsearch.storage import redact_url
@@ -360,17 +361,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
     try:
-        session = StudySession.open(config, log=log, worker=args.worker_index)
-        if args.optimize_only:
-            session.optimize(on_trial)
-            return 0
-        if args.workers > 1:
-            before = session.finished_trials()
-            _run_workers(list(sys.argv[1:] if argv is None else argv), args.workers)
-            new_trials = session.finished_trials() - before
-        else:
-            new_trials = session.optimize(on_trial)
-        chosen, baseline = session.refit()
+        with handle_stop_signals():
+            session = StudySession.open(config, log=log, worker=args.worker_index)
+            if args.optimize_only:
+                session.optimize(on_trial)
+                return 0
+            if args.workers > 1:
+                before = session.finished_trials()
+                _run_workers(list(sys.argv[1:] if argv is None else argv), args.workers)
+                new_trials = session.finished_trials() - before
+            else:
+                new_trials = session.optimize(on_trial)
+            chosen, baseline = session.refit()
     except (ConfigError, DataError, BackendUnavailable, StudyMismatch) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -30,8 +30,12 @@ def wait_for_running_trial(storage: str, name: str, after: int, timeout: float =
     raise AssertionError(f"no trial >= {after} started within {timeout} s")
 
 
-@pytest.mark.parametrize("backend", ["tf", "torch"])
-def test_ctrl_c_during_a_fold_loses_nothing_and_the_rerun_completes(backend, tmp_path):
+@pytest.mark.parametrize(
+    ("backend", "signum"),
+    [("tf", signal.SIGINT), ("torch", signal.SIGINT), ("torch", signal.SIGTERM)],
+)
+def test_ctrl_c_during_a_fold_loses_nothing_and_the_rerun_completes(backend, signum, tmp_path):
+    """SIGINT (Ctrl-C) and SIGTERM (a scheduler's stop) end the run the same clean way."""
     storage = f"sqlite:///{tmp_path}/int.db"
     name = f"digits-{backend}"
     command = [
@@ -65,7 +69,7 @@ def test_ctrl_c_during_a_fold_loses_nothing_and_the_rerun_completes(backend, tmp
         if t.state == TrialState.COMPLETE
     }
     sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert time.monotonic() - sent < 15  # prompt
     assert proc.returncode == 130

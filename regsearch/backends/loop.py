@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from regsearch import interrupt
 from regsearch.backends import Fit, Trainer
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty
@@ -51,6 +52,7 @@ def train_epochs(
         fit.history.update(val_loss=[], val_accuracy=[])
     best_loss, best_weights, wait = math.inf, None, 0
     for epoch in range(1, epochs + 1):
+        interrupt.check()
         loss, acc = train_epoch(epoch)
         fit.history["loss"].append(loss)
         fit.history["accuracy"].append(acc)
