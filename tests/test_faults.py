@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -14,6 +17,30 @@ from optuna.trial import TrialState
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
+
+
+def slow_digits_study(backend: str, storage: str, *extra: str) -> list[str]:
+    """A study command whose folds run long enough (30 epochs, no early stop) to be hit."""
+    return [
+        *(sys.executable, "-m", "regsearch.study", "--backend", backend, "--dataset", "digits"),
+        *("--folds", "3", "--trials", "4", "--epochs", "30", "--patience", "30"),
+        *("--pruner", "none", "--storage", storage, *extra),
+    ]
+
+
+def wait_for_heartbeat(db_file: Path, timeout: float = 60) -> None:
+    """Poll the SQLite file until every RUNNING trial has a heartbeat row."""
+    query = (
+        "SELECT COUNT(*) FROM trials t LEFT JOIN trial_heartbeats h ON h.trial_id = t.trial_id "
+        "WHERE t.state = 'RUNNING' AND h.trial_id IS NULL"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(db_file, timeout=10)) as db:
+            if db.execute(query).fetchone()[0] == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the running trial wrote no heartbeat within {timeout} s")
 
 
 def wait_for_running_trial(storage: str, name: str, after: int, timeout: float = 120) -> None:
@@ -38,27 +65,7 @@ def test_ctrl_c_during_a_fold_loses_nothing_and_the_rerun_completes(backend, sig
     """SIGINT (Ctrl-C) and SIGTERM (a scheduler's stop) end the run the same clean way."""
     storage = f"sqlite:///{tmp_path}/int.db"
     name = f"digits-{backend}"
-    command = [
-        sys.executable,
-        "-m",
-        "regsearch.study",
-        "--backend",
-        backend,
-        "--dataset",
-        "digits",
-        "--folds",
-        "3",
-        "--trials",
-        "4",
-        "--epochs",
-        "30",
-        "--patience",
-        "30",
-        "--pruner",
-        "none",
-        "--storage",
-        storage,
-    ]
+    command = slow_digits_study(backend, storage)
     proc = subprocess.Popen(
         command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -94,35 +101,16 @@ def test_ctrl_c_during_a_fold_loses_nothing_and_the_rerun_completes(backend, sig
 def test_sigkill_orphan_is_failed_and_its_configuration_retried(backend, tmp_path):
     storage = f"sqlite:///{tmp_path}/kill.db"
     name = f"digits-{backend}"
-    command = [
-        sys.executable,
-        "-m",
-        "regsearch.study",
-        "--backend",
-        backend,
-        "--dataset",
-        "digits",
-        "--folds",
-        "3",
-        "--trials",
-        "4",
-        "--epochs",
-        "30",
-        "--patience",
-        "30",
-        "--pruner",
-        "none",
-        "--heartbeat-interval",
-        "1",
-        "--grace-period",
-        "3",
-        "--storage",
-        storage,
-    ]
+    command = slow_digits_study(
+        backend, storage, "--heartbeat-interval", "1", "--grace-period", "3"
+    )
     proc = subprocess.Popen(
         command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     wait_for_running_trial(storage, name, after=1)
+    # Optuna treats a RUNNING trial as stale only once it has a heartbeat row, so kill it
+    # mid-fold, after its heartbeat thread has written one (not in the instant of creation).
+    wait_for_heartbeat(tmp_path / "kill.db")
     proc.kill()  # SIGKILL: no chance to clean up
     proc.wait()
     before = optuna.load_study(study_name=name, storage=storage).trials
