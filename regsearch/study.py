@@ -301,8 +301,7 @@ def _gain_over_baseline(study: optuna.Study, chosen: int, baseline: int) -> str:
     keys = sorted(k for k in a if k.endswith("_test_accuracy") and k.startswith("split"))
     diffs = [a[k] - b[k] for k in keys if k in b]
     gain = sum(diffs) / len(diffs)
-    mean = gain
-    se = (sum((d - mean) ** 2 for d in diffs) / len(diffs)) ** 0.5 / len(diffs) ** 0.5
+    se = (sum((d - gain) ** 2 for d in diffs) / len(diffs)) ** 0.5 / len(diffs) ** 0.5
     verdict = (
         "larger than the fold-to-fold noise"
         if abs(gain) > 2 * se
