@@ -53,13 +53,21 @@ def reference_loss(weights, x, y, penalty):
 def keras_loss(weights, x, y, penalty):
     import keras
 
-    from regsearch.backends.tf import build_model, compile_model
+    from regsearch.backends.tf import KerasTrainer, build_model, compile_model
 
     model = build_model(x.shape[1], (6, 5), 3, penalty)
     compile_model(model, 1e-3)
     model.set_weights([a for pair in weights for a in pair])
     # Exactly what Keras' train_step minimises: compiled loss plus the regularization losses.
     loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True), training=True)
+    # The trainer's one model, its strengths set per fit, minimises the same loss.
+    trainer = KerasTrainer(x, y, 3, TrainSettings(hidden=(6, 5)))
+    trainer._reset(penalty, seed=0)
+    trainer.model.set_weights(model.get_weights())
+    trained = trainer.model.compute_loss(
+        x=x, y=y, y_pred=trainer.model(x, training=True), training=True
+    )
+    assert float(trained) == pytest.approx(float(loss), rel=1e-6)
     keras.backend.clear_session()
     return float(loss)
 
