@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages._rdb import models as rdb_models
+from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import TrialState
 
 from regsearch.config import ConfigError
@@ -49,6 +52,36 @@ def sqlite_path(url: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
+class HeartbeatRDBStorage(RDBStorage):
+    """Optuna's RDB storage, whose stale-trial check also catches a worker killed before its
+    trial's first heartbeat.
+
+    Optuna skips RUNNING trials that have no heartbeat row, so a worker killed in the instant
+    between creating a trial and its first heartbeat leaves that trial RUNNING forever (and
+    regsearch, which counts RUNNING trials towards ``--trials`` so that workers do not
+    overshoot, would stop one trial short). Such a trial counts as stale once it started more
+    than the grace period ago.
+    """
+
+    def _get_stale_trial_ids(self, study_id: int) -> list[int]:
+        stale = super()._get_stale_trial_ids(study_id)
+        grace = self.grace_period or 2 * (self.heartbeat_interval or 0)
+        # datetime_start is the creating worker's local time (Optuna's convention).
+        cutoff = datetime.now() - timedelta(seconds=grace)
+        running = self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+        for trial in running:
+            started = trial.datetime_start
+            if trial._trial_id in stale or started is None or started > cutoff:
+                continue
+            if not self._has_heartbeat(trial._trial_id):
+                stale.append(trial._trial_id)
+        return stale
+
+    def _has_heartbeat(self, trial_id: int) -> bool:
+        with _create_scoped_session(self.scoped_session) as session:
+            return rdb_models.TrialHeartbeatModel.where_trial_id(trial_id, session) is not None
+
+
 def open_storage(
     url: str, heartbeat_interval: int = 60, grace_period: int = 180
 ) -> optuna.storages.BaseStorage:
@@ -69,8 +102,9 @@ def open_storage(
         with warnings.catch_warnings():
             # Heartbeats are documented but still flagged experimental by Optuna.
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
+            return HeartbeatRDBStorage(
                 url,
+                engine_kwargs=_engine_kwargs(url),
                 heartbeat_interval=heartbeat_interval,
                 grace_period=grace_period,
                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
@@ -81,6 +115,19 @@ def open_storage(
             f"{_first_line(str(exc), url)}. --storage takes an Optuna RDB URL such as "
             "sqlite:///studies/regsearch.db or postgresql://user@host/db."
         ) from exc
+
+
+CONNECT_TIMEOUT_S = 10
+"""How long a database server may take to accept a connection before the run gives up."""
+
+
+def _engine_kwargs(url: str) -> dict[str, object]:
+    """A connect timeout for server databases: an unreachable host otherwise hangs for the
+    operating system's TCP timeout (minutes) before anything is said."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    if scheme in ("postgresql", "mysql"):
+        return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
+    return {}
 
 
 def _first_line(text: str, url: str) -> str:

@@ -140,3 +140,24 @@ def test_help_lists_the_documented_options(capsys):
     ):
         assert option in text
     assert "default: 5" in text  # defaults are shown
+
+
+def test_unreachable_database_fails_fast_naming_the_host_not_the_password(capsys, monkeypatch):
+    import time
+
+    pytest.importorskip(
+        "psycopg", reason="the PostgreSQL driver: pip install 'regsearch[postgres]'"
+    )
+    from tests.fake_backend import FakeBackend
+
+    monkeypatch.setattr("regsearch.runner.get_backend", lambda name: FakeBackend())
+    url = "postgresql://bob:s3cret@127.0.0.1:9/opt?password=s3cret"  # port 9: nothing listens
+    start = time.perf_counter()
+    code = main(["--backend", "torch", "--dataset", "digits", "--storage", url])
+    elapsed = time.perf_counter() - start
+    out = capsys.readouterr()
+    assert code == 2
+    assert "cannot open the storage postgresql://bob:***@127.0.0.1:9/opt" in out.err
+    assert '"127.0.0.1", port 9' in out.err and "Traceback" not in out.err
+    assert "s3cret" not in out.out + out.err
+    assert elapsed < 30  # a connect timeout bounds it; not a speed target

@@ -39,3 +39,25 @@ def test_artifacts_dir_and_bad_url(tmp_path):
     assert artifacts_dir("postgresql://u@h/db") == Path("studies")
     with pytest.raises(ConfigError, match="cannot open the storage"):
         open_storage("notadialect://whatever")
+
+
+def test_a_trial_killed_before_its_first_heartbeat_is_failed_after_the_grace_period(tmp_path):
+    """Optuna alone leaves such a trial RUNNING forever (it only looks at heartbeat rows)."""
+    import time
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from regsearch.storage import fail_stale_trials
+
+    storage = open_storage(f"sqlite:///{tmp_path}/s.db", heartbeat_interval=1, grace_period=2)
+    study = optuna.create_study(storage=storage)
+    orphan = study.ask()  # RUNNING, no heartbeat row: its worker "died" at once
+    beating = study.ask()
+    time.sleep(2.5)
+    recent = study.ask()  # no heartbeat yet, but within the grace period
+    storage.record_heartbeat(beating._trial_id)
+    assert fail_stale_trials(study) == [orphan.number]
+    states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
+    assert states[orphan.number] == TrialState.FAIL
+    assert states[beating.number] == states[recent.number] == TrialState.RUNNING
