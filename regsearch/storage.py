@@ -135,6 +135,39 @@ def _first_line(text: str, url: str) -> str:
     return line.replace(url, redact_url(url))
 
 
+_STORAGE_HINTS = (
+    ("disk is full", "free space on the disk that holds it"),
+    ("disk i/o error", "check the disk that holds it (full, removed or failing)"),
+    ("readonly database", "make the database file and its folder writable"),
+    ("read-only", "make the database file and its folder writable"),
+    (
+        "database is locked",
+        "fewer processes should write to one SQLite file at once: use fewer --workers, "
+        "or a PostgreSQL storage for many workers",
+    ),
+)
+
+
+def describe_storage_failure(exc: BaseException, url: str) -> str:
+    """One paragraph for a storage that stopped accepting reads or writes mid-run: the
+    database's own words (Optuna wraps them in a generic message), what to do, what is safe."""
+    cause: BaseException | None = exc
+    words = str(exc)
+    while cause is not None:  # the innermost error has the database's own message
+        words = str(cause).strip().splitlines()[0] if str(cause).strip() else words
+        cause = cause.__cause__ or cause.__context__
+    words = words.replace(url, redact_url(url))
+    hint = next(
+        (fix for key, fix in _STORAGE_HINTS if key in words.lower()), "check that it is reachable"
+    )
+    return (
+        f"the storage {redact_url(url)} failed during the run: {words}. Fix: {hint}, then rerun "
+        "the same command to resume. The finished trials are stored and unchanged; the trial "
+        "that was running is recorded as failed (if the storage could not take even that, by "
+        "the first run after its heartbeat is older than --grace-period) and retried."
+    )
+
+
 def fail_stale_trials(study: optuna.Study) -> list[int]:
     """Mark trials whose worker stopped sending heartbeats as failed (and retry them once);
     returns their numbers.

@@ -331,13 +331,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
     import optuna
+    import sqlalchemy
 
     from regsearch.backends import BackendUnavailable
     from regsearch.data import DataError
     from regsearch.interrupt import handle_stop_signals
     from regsearch.refit import RefitError
     from regsearch.runner import NothingToRefit, StudyMismatch, StudyResult, StudySession
-    from regsearch.storage import redact_url
+    from regsearch.storage import describe_storage_failure, redact_url
 
     # regsearch prints its own line per trial; Optuna would add a traceback for Ctrl-C.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -377,6 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (NothingToRefit, RefitError, WorkerFailed) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except (optuna.exceptions.StorageInternalError, sqlalchemy.exc.SQLAlchemyError) as exc:
+        print(
+            f"{parser.prog}: error: {describe_storage_failure(exc, config.storage)}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         done = ""

@@ -130,3 +130,69 @@ def test_sigkill_orphan_is_failed_and_its_configuration_retried(backend, tmp_pat
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
     assert all(study.trials[n].value == v for n, v in finished_before.items())
     assert not study.get_trials(states=(TrialState.RUNNING,))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 400 KiB tmpfs (needs the right to mount; skipped otherwise)."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root): " + mounted.stderr.decode())
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fake_study(storage: str, trials: int) -> list[str]:
+    return [
+        *("--backend", "torch", "--dataset", "digits", "--trials", str(trials)),
+        *("--epochs", "50", "--pruner", "none", "--storage", storage),
+    ]
+
+
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_a_full_or_read_only_disk_ends_with_a_message_and_keeps_finished_trials(
+    fault, small_disk, capsys, monkeypatch
+):
+    from regsearch.study import main
+    from tests.fake_backend import FakeBackend
+
+    monkeypatch.setattr("regsearch.runner.get_backend", lambda name: FakeBackend())
+    storage = f"sqlite:///{small_disk}/s.db"
+    if fault == "read-only":
+        # A finished study, written by another process (this one would keep the file open and
+        # the disk busy), then the disk turns read-only.
+        script = (
+            "import sys, regsearch.runner as r; from tests.fake_backend import FakeBackend; "
+            "r.get_backend = lambda name: FakeBackend(); from regsearch.study import main; "
+            "sys.exit(main(sys.argv[1:]))"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, *fake_study(storage, 3)],
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    before = {}
+    if fault == "read-only":
+        stored = optuna.load_study(study_name="digits-torch", storage=storage)
+        before = {t.number: (t.state, t.user_attrs) for t in stored.trials}
+    capsys.readouterr()
+    code = main(fake_study(storage, 500))  # 500 trials do not fit in 400 KiB
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    words = "database or disk is full" if fault == "full" else "attempt to write a readonly"
+    assert f"failed during the run: {words}" in err
+    assert "rerun the same command to resume" in err
+    study = optuna.load_study(study_name="digits-torch", storage=storage)  # still readable
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(complete) >= 3
+    for trial in complete:  # every finished trial has all its records
+        assert all(f"split{i}_test_accuracy" in trial.user_attrs for i in range(5))
+    for number, (state, attrs) in before.items():
+        assert (study.trials[number].state, study.trials[number].user_attrs) == (state, attrs)
