@@ -18,6 +18,8 @@ PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
 
 BACKENDS: tuple[str, ...] = ("tf", "torch")
 PRUNERS: tuple[str, ...] = ("none", "median", "hyperband", "wilcoxon")
+SELECTION_RULES: tuple[str, ...] = ("best", "one-se")
+"""How the refit configuration is chosen; see :mod:`regsearch.results`."""
 """Optuna pruners that may stop a trial between folds (see :mod:`regsearch.pruners`)."""
 DEFAULT_PRUNER = "median"
 BUILTIN_DATASETS: tuple[str, ...] = ("mnist", "digits")
@@ -115,7 +117,8 @@ class StudyConfig:
     """One study: data, cross-validation, search space, training and storage.
 
     ``study_name`` defaults to ``<dataset>-<backend>``, e.g. ``mnist-tf``. ``pruner`` (see
-    :mod:`regsearch.pruners`) may change between runs of one study; everything in
+    :mod:`regsearch.pruners`) and ``select`` (the refit's selection rule, see
+    :mod:`regsearch.results`) may change between runs of one study; everything in
     :meth:`identity` may not.
     """
 
@@ -130,6 +133,7 @@ class StudyConfig:
     pruner: str = DEFAULT_PRUNER
     heartbeat_interval: int = 60
     grace_period: int = 180
+    select: str = "best"
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
@@ -156,6 +160,10 @@ class StudyConfig:
             raise ConfigError(f"storage must be an Optuna storage URL, e.g. {DEFAULT_STORAGE}.")
         if self.pruner not in PRUNERS:
             raise ConfigError(f"pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}.")
+        if self.select not in SELECTION_RULES:
+            raise ConfigError(
+                f"select must be one of {', '.join(SELECTION_RULES)}, got {self.select!r}."
+            )
         _check_int("heartbeat-interval", self.heartbeat_interval, 1)
         _check_int("grace-period", self.grace_period, 1)
         if self.grace_period <= self.heartbeat_interval:

@@ -19,6 +19,7 @@ from regsearch.folds import Fold, folds_fingerprint, make_folds
 from regsearch.objective import BASELINE_ATTR, CrossValidationObjective, derive_seed
 from regsearch.pruners import make_pruner, reports_each_fold
 from regsearch.refit import RefitResult, refit_and_test
+from regsearch.results import select
 from regsearch.storage import (
     artifacts_dir,
     fail_stale_trials,
@@ -177,8 +178,9 @@ class StudySession:
         return len(ran)
 
     def refit(self) -> tuple[RefitResult, RefitResult | None]:
-        """Retrain the best trial's configuration and the baseline on all training data, test
-        each once, and store the results in the study's user attributes."""
+        """Retrain the configuration chosen by ``config.select`` and the baseline on all
+        training data, test each once, and store the results (and which trial each rule would
+        choose) in the study's user attributes."""
         config, study, dataset, log = self.config, self.study, self.dataset, self.log
         completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not completed:
@@ -187,18 +189,30 @@ class StudySession:
                 "finished: every one diverged or was pruned, so there is nothing to refit. "
                 "Lower --lr or --lambda-max and run again with a new --study-name."
             )
-        best = study.best_trial
+        chosen_trial = select(completed, config.select)
+        study.set_user_attr(
+            "selection",
+            {
+                "rule": config.select,
+                "chosen_trial": chosen_trial.number,
+                "best_trial": select(completed, "best").number,
+                "one_se_trial": select(completed, "one-se").number,
+            },
+        )
+        rule = "highest CV accuracy" if config.select == "best" else "one-standard-error rule"
         model_path = artifacts_dir(config.storage) / safe_file_stem(study.study_name)
         log(
-            f"Refitting trial {best.number} on all {len(dataset.y_train)} training examples "
-            f"for the median best epoch of its folds."
+            f"Refitting trial {chosen_trial.number} (chosen by the {rule}) on all "
+            f"{len(dataset.y_train)} training examples for the median best epoch of its folds."
         )
-        chosen = refit_and_test(self.trainer, dataset, best, config.seed, save_to=model_path)
+        chosen = refit_and_test(
+            self.trainer, dataset, chosen_trial, config.seed, save_to=model_path
+        )
         study.set_user_attr("refit", chosen.to_dict())
 
         baseline_trial = next((t for t in completed if t.user_attrs.get(BASELINE_ATTR)), None)
         baseline: RefitResult | None = None
-        if baseline_trial is not None and baseline_trial.number == best.number:
+        if baseline_trial is not None and baseline_trial.number == chosen_trial.number:
             baseline = chosen
         elif baseline_trial is not None:
             log(

@@ -22,6 +22,7 @@ from regsearch.config import (
     DEFAULT_STORAGE,
     PENALTY_TYPES,
     PRUNERS,
+    SELECTION_RULES,
     ConfigError,
     SearchSpace,
     StudyConfig,
@@ -124,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop hopeless configurations after a fold or two (none: score every fold)",
     )
     parser.add_argument(
+        "--select",
+        default="best",
+        choices=SELECTION_RULES,
+        help="which configuration to refit: best (highest mean CV accuracy) or one-se (the most "
+        "strongly regularized within one standard error of the best)",
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -167,6 +175,7 @@ def config_from_args(args: argparse.Namespace) -> StudyConfig:
         pruner=args.pruner,
         heartbeat_interval=args.heartbeat_interval,
         grace_period=args.grace_period,
+        select=args.select,
         space=SearchSpace(
             penalties=parse_penalties(args.penalties),
             lambda_min=args.lambda_min,
@@ -253,8 +262,9 @@ def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:
         + (f", l1={chosen.l1:.3g}" if chosen.l1 else "")
         + (f", l2={chosen.l2:.3g}" if chosen.l2 else "")
     )
+    rule = "" if config.select == "best" else ", by the one-standard-error rule"
     lines.append(
-        f"Chosen: trial {chosen.trial_number} ({penalty_text}), CV accuracy "
+        f"Chosen{rule}: trial {chosen.trial_number} ({penalty_text}), CV accuracy "
         f"{chosen.cv_accuracy:.4f}; refit on all training data for {chosen.epochs} epochs."
     )
     lines.append(
