@@ -69,3 +69,26 @@ def mnist_dir() -> Path:
     if not (MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
         pytest.skip(f"real MNIST not found in {MNIST_DIR} (set REGSEARCH_TEST_MNIST)")
     return MNIST_DIR
+
+
+@pytest.fixture(scope="session")
+def finished_fake_study(tmp_path_factory) -> tuple[str, str]:
+    """A finished 10-trial study (fake backend, median pruning) in a SQLite file, shared by the
+    read-only commands' tests: ``(storage URL, study name)``. Its name is hostile on purpose."""
+    from regsearch import SearchSpace, StudyConfig, TrainSettings, run_study
+    from tests.fake_backend import FakeBackend
+
+    folder = tmp_path_factory.mktemp("finished")
+    config = StudyConfig(
+        backend="torch",
+        dataset="digits",
+        folds=4,
+        trials=10,
+        storage=f"sqlite:///{folder}/studies.db",
+        study_name="<script>alert('x')</script> \x1b[31mred/../études",
+        pruner="median",
+        space=SearchSpace(lambda_min=1e-5, lambda_max=1e-1),
+        train=TrainSettings(epochs=4),
+    )
+    run_study(config, backend=FakeBackend(), dataset=synthetic_dataset(n_train=400, n_test=100))
+    return config.storage, config.name

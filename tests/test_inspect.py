@@ -1,0 +1,78 @@
+"""``python -m regsearch.inspect``: listing, tables, csv/json for pandas; reading writes nothing."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from regsearch.inspect import main
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_lists_the_studies_with_counts_and_scores(finished_fake_study, capsys):
+    storage, name = finished_fake_study
+    code, out, _ = run(capsys, "--storage", storage, "--format", "csv")
+    assert code == 0
+    frame = pd.read_csv(io.StringIO(out))
+    assert list(frame["study"]) == [name]
+    row = frame.iloc[0]
+    assert row["backend"] == "torch" and row["complete"] + row["pruned"] == 10
+    assert 0.5 < row["best_mean_test_accuracy"] <= 1 and 0.5 < row["test_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_trials_export_loads_into_pandas_with_cv_results_columns(finished_fake_study, capsys, fmt):
+    storage, name = finished_fake_study
+    code, out, _ = run(capsys, "--storage", storage, "--study", name, "--format", fmt)
+    assert code == 0
+    frame = pd.read_csv(io.StringIO(out)) if fmt == "csv" else pd.read_json(io.StringIO(out))
+    assert len(frame) == 10
+    for column in (
+        "param_penalty",
+        "param_l1",
+        "param_l2",
+        "split0_test_accuracy",
+        "split3_test_accuracy",
+        "mean_test_accuracy",
+        "std_test_accuracy",
+        "rank_test_accuracy",
+        "mean_fit_time",
+        "state_reason",
+    ):
+        assert column in frame.columns
+    complete = frame[frame["state"] == "COMPLETE"]
+    assert complete["rank_test_accuracy"].min() == 1
+    best = complete.sort_values("rank_test_accuracy").iloc[0]
+    assert best["mean_test_accuracy"] == complete["mean_test_accuracy"].max()
+    splits = [best[f"split{i}_test_accuracy"] for i in range(4)]
+    assert best["mean_test_accuracy"] == pytest.approx(sum(splits) / 4)
+
+
+def test_table_shows_trials_reasons_and_the_choice_without_terminal_escapes(
+    finished_fake_study, capsys
+):
+    storage, name = finished_fake_study
+    code, out, _ = run(capsys, "--storage", storage, "--study", name)
+    assert code == 0
+    assert "baseline, no penalty" in out
+    assert "Chosen: trial" in out and "test accuracy" in out
+    assert "Selection rule: best" in out
+    assert "\x1b" not in out and "\\x1b" in out  # the name's escape sequence is shown, inert
+
+
+def test_missing_file_and_unknown_study_are_errors_that_write_nothing(
+    finished_fake_study, tmp_path, capsys
+):
+    missing = tmp_path / "nothing.db"
+    code, _, err = run(capsys, "--storage", f"sqlite:///{missing}")
+    assert code == 2 and "no study database at" in err and not missing.exists()
+    storage, _ = finished_fake_study
+    code, _, err = run(capsys, "--storage", storage, "--study", "nope")
+    assert code == 2 and "no study named 'nope'" in err and "Run without --study" in err
