@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_HelpFormatter,
     )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="a TOML file of these options (keys as the long option names, e.g. "
+        "lambda-min = 1e-6, hidden = [256, 128]); flags given here override it",
+    )
     parser.add_argument("--backend", required=True, choices=BACKENDS, help="tf (Keras) or torch")
     parser.add_argument("--folds", type=int, default=5, help="k of the stratified k-fold CV")
     parser.add_argument(
@@ -158,6 +164,71 @@ def build_parser() -> argparse.ArgumentParser:
         "--study-name", default=None, help="study name; by default <dataset>-<backend>"
     )
     return parser
+
+
+_NOT_IN_FILES = {"help", "config", "optimize_only", "worker_index"}
+
+
+def read_config_file(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The options of a TOML file as parser defaults (``dest -> value``).
+
+    Lists become the comma-separated text the flags take; values with choices are checked
+    here, since argparse checks only what is typed on the command line.
+
+    Raises:
+        ConfigError: unreadable file, invalid TOML, unknown keys (all named) or a bad choice.
+    """
+    from pathlib import Path
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--config {path}: cannot read it ({exc.strerror}).") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config {path} is not valid TOML: {exc}.") from exc
+    actions = {a.dest: a for a in parser._actions if a.dest not in _NOT_IN_FILES}
+    unknown = [key for key in data if key.replace("-", "_") not in actions]
+    if unknown:
+        known = ", ".join(sorted(d.replace("_", "-") for d in actions))
+        raise ConfigError(
+            f"--config {path} has unknown key(s): {', '.join(map(repr, unknown))}. "
+            f"Known keys: {known}."
+        )
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        action = actions[key.replace("-", "_")]
+        if isinstance(value, list):
+            value = ",".join(map(str, value))
+        if action.choices is not None and value not in action.choices:
+            raise ConfigError(
+                f"--config {path}: {key} must be one of "
+                f"{', '.join(map(str, action.choices))}, got {value!r}."
+            )
+        values[action.dest] = value
+    return values
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """Parse the command line over the defaults of ``--config``'s file, if given."""
+    parser = build_parser()
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("--config")
+    path = peek.parse_known_args(argv)[0].config
+    if path is not None:
+        try:
+            values = read_config_file(path, parser)
+        except ConfigError as exc:
+            parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+        parser.set_defaults(**values)
+        for action in parser._actions:
+            if action.dest in values:
+                action.required = False  # given by the file
+    return parser, parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace) -> StudyConfig:
@@ -330,8 +401,7 @@ def _shell_quote(text: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, args = parse_args(argv)
     try:
         config = config_from_args(args)
         if args.workers < 1:

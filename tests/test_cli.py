@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from regsearch.study import main, trial_line
-from tests.conftest import write_tiny_mnist
+from tests.conftest import PROJECT_ROOT, write_tiny_mnist
 
 
 @pytest.fixture
@@ -161,3 +161,42 @@ def test_unreachable_database_fails_fast_naming_the_host_not_the_password(capsys
     assert '"127.0.0.1", port 9' in out.err and "Traceback" not in out.err
     assert "s3cret" not in out.out + out.err
     assert elapsed < 30  # a connect timeout bounds it; not a speed target
+
+
+def test_shipped_config_files_are_valid_and_flags_override_them():
+    from regsearch.study import config_from_args, parse_args
+
+    for path in sorted((PROJECT_ROOT / "studies").glob("*.toml")):
+        _, args = parse_args(["--config", str(path)])
+        config = config_from_args(args)  # validates every value
+        assert config.backend in ("tf", "torch"), path
+    _, args = parse_args(["--config", str(PROJECT_ROOT / "studies/wide-search.toml")])
+    wide = config_from_args(args)
+    assert wide.train.hidden == (256, 128) and wide.select == "one-se"
+    assert wide.space.lambda_max == 1.0 and wide.pruner == "hyperband"
+    tutorial = str(PROJECT_ROOT / "studies/mnist-tf.toml")
+    _, args = parse_args(
+        ["--config", tutorial, "--backend", "torch", "--hidden", "64", "--lambda-min", "1e-5"]
+    )
+    overridden = config_from_args(args)
+    assert overridden.backend == "torch" and overridden.train.hidden == (64,)
+    assert overridden.space.lambda_min == 1e-5 and overridden.train.epochs == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('backend = "tf"\nfoo = 1\nlambda_mim = 2\n', "unknown key(s): 'foo', 'lambda_mim'"),
+        ('backend = "mxnet"\n', "backend must be one of tf, torch, got 'mxnet'"),
+        ("backend = \n", "is not valid TOML"),
+    ],
+)
+def test_bad_config_files_exit_2_naming_the_problem(text, message, tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    storage = tmp_path / "s.db"
+    with pytest.raises(SystemExit) as info:
+        main(["--config", str(path), "--storage", f"sqlite:///{storage}"])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not storage.exists()
