@@ -6,6 +6,7 @@ optuna-integration's ``OptunaSearchCV`` does), so optuna-dashboard and pandas re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty, suggest_penalty, weight_stats
 
 if TYPE_CHECKING:
-    from regsearch.backends import Trainer
+    from regsearch.backends import Fit, Trainer
     from regsearch.config import SearchSpace, TrainSettings
     from regsearch.folds import Fold
 
@@ -23,6 +24,9 @@ BASELINE_ATTR = "baseline"
 """User attribute marking the study's enqueued unregularized baseline trial."""
 REASON_ATTR = "state_reason"
 """User attribute holding why a trial was pruned (divergence or the pruner)."""
+
+FoldCallback = Callable[[int, int, Penalty, "Fit"], None]
+"""``(trial number, fold index, penalty, fit)``, called after each fold's training."""
 
 
 def derive_seed(*keys: int) -> int:
@@ -64,8 +68,10 @@ class CrossValidationObjective:
         settings: TrainSettings,
         seed: int,
         report_each_fold: bool = False,
+        on_fold: FoldCallback | None = None,
     ):
         self.report_each_fold = report_each_fold
+        self.on_fold = on_fold
         self.trainer = trainer
         self.x = x
         self.y = y
@@ -84,6 +90,8 @@ class CrossValidationObjective:
             fit = self.trainer.fit(
                 train_idx, val_idx, penalty, self.settings.epochs, fold_seed(self.seed, i)
             )
+            if self.on_fold is not None:
+                self.on_fold(trial.number, i, penalty, fit)
             if fit.diverged is not None:
                 self.trainer.release()
                 reason = (

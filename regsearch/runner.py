@@ -16,7 +16,12 @@ from regsearch.backends import Backend, Trainer, get_backend
 from regsearch.config import StudyConfig
 from regsearch.data import Dataset, load_dataset
 from regsearch.folds import Fold, folds_fingerprint, make_folds
-from regsearch.objective import BASELINE_ATTR, CrossValidationObjective, derive_seed
+from regsearch.objective import (
+    BASELINE_ATTR,
+    CrossValidationObjective,
+    FoldCallback,
+    derive_seed,
+)
 from regsearch.pruners import make_pruner, reports_each_fold
 from regsearch.refit import RefitResult, refit_and_test
 from regsearch.results import select
@@ -145,9 +150,14 @@ class StudySession:
     def finished_trials(self) -> int:
         return len(self.study.get_trials(deepcopy=False, states=FINISHED))
 
-    def optimize(self, on_trial: TrialCallback | None = None) -> int:
+    def optimize(
+        self, on_trial: TrialCallback | None = None, on_fold: FoldCallback | None = None
+    ) -> int:
         """Run trials until the study has ``config.trials`` finished ones; returns how many
-        trials this call ran. Safe to call from several processes at once."""
+        trials this call ran. Safe to call from several processes at once.
+
+        ``on_trial`` is called after each trial (an Optuna callback), ``on_fold`` after each
+        fold's training (TensorBoard curves, progress)."""
         config, study = self.config, self.study
         finished = self.finished_trials()
         missing = config.trials - finished
@@ -164,6 +174,7 @@ class StudySession:
             config.train,
             config.seed,
             report_each_fold=reports_each_fold(config.pruner),
+            on_fold=on_fold,
         )
         # Running trials count too, so that several workers do not overshoot the target.
         callbacks: list[TrialCallback] = [

@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regsearch.config import (
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
+    from regsearch.backends import Fit
+    from regsearch.penalty import Penalty
     from regsearch.runner import StudyResult
 
 EXIT_USAGE = 2
@@ -157,6 +160,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds without a heartbeat after which a running trial counts as dead: the next "
         "run marks it failed and retries its configuration once",
     )
+    parser.add_argument(
+        "--tensorboard",
+        default=None,
+        metavar="DIR",
+        help="write each fold's per-epoch losses, accuracies and penalty term for TensorBoard "
+        "(tensorboard --logdir DIR)",
+    )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar and no line per trial; the summary only",
+    )
     parser.add_argument("--optimize-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
@@ -178,8 +193,6 @@ def read_config_file(path: str, parser: argparse.ArgumentParser) -> dict[str, An
     Raises:
         ConfigError: unreadable file, invalid TOML, unknown keys (all named) or a bad choice.
     """
-    from pathlib import Path
-
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover
@@ -232,8 +245,6 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, arg
 
 
 def config_from_args(args: argparse.Namespace) -> StudyConfig:
-    from pathlib import Path
-
     return StudyConfig(
         backend=args.backend,
         dataset=args.dataset,
@@ -424,8 +435,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     prefix = f"[worker {args.worker_index}] " if args.optimize_only else ""
 
-    def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        print(prefix + trial_line(trial), flush=True)
+    def run_trials(session: StudySession) -> int:
+        """``session.optimize`` with the trial lines, the progress bar and TensorBoard."""
+        from regsearch.progress import StudyProgress
+
+        missing = max(0, config.trials - session.finished_trials())
+        show_bar = not args.optimize_only and StudyProgress.wanted(args.quiet)
+        progress = StudyProgress(missing, config.folds, enabled=show_bar)
+        board = None
+        if args.tensorboard:
+            from regsearch.tensorboard import TensorBoardLogger
+
+            board = TensorBoardLogger(Path(args.tensorboard), config.backend)
+
+        def on_fold(number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
+            if board is not None:
+                board(number, fold, penalty, fit)
+            progress.on_fold(number, fold, penalty, fit)
+
+        def on_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+            progress.on_trial(study, trial)
+            if not args.quiet:
+                progress.print(prefix + trial_line(trial))
+
+        try:
+            return session.optimize(on_trial, on_fold)
+        finally:
+            progress.close()
 
     def log(message: str) -> None:
         if not args.optimize_only:
@@ -444,14 +480,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         with handle_stop_signals():
             session = StudySession.open(config, log=log, worker=args.worker_index)
             if args.optimize_only:
-                session.optimize(on_trial)
+                run_trials(session)
                 return 0
             if args.workers > 1:
                 before = session.finished_trials()
                 _run_workers(list(sys.argv[1:] if argv is None else argv), args.workers)
                 new_trials = session.finished_trials() - before
             else:
-                new_trials = session.optimize(on_trial)
+                new_trials = run_trials(session)
             chosen, baseline = session.refit()
     except (ConfigError, DataError, BackendUnavailable, StudyMismatch) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)

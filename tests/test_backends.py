@@ -126,7 +126,8 @@ def test_fit_learns_restores_best_epoch_and_is_deterministic(name, data):
     penalty = Penalty(l2=1e-3)
     fit = trainer.fit(train, val, penalty, epochs=6, seed=3)
     assert fit.diverged is None and fit.fit_time > 0
-    assert set(fit.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(fit.history) == {"loss", "accuracy", "penalty", "val_loss", "val_accuracy"}
+    assert all(p > 0 for p in fit.history["penalty"])  # the L2 term, epoch by epoch
     n_epochs = len(fit.history["val_loss"])
     assert 1 <= fit.best_epoch <= n_epochs <= 6
     assert fit.best_epoch == int(np.argmin(fit.history["val_loss"])) + 1
@@ -171,7 +172,7 @@ def test_divergence_is_reported_not_raised(name, data):
 def test_saved_model_reloads_without_unpickling(name, data, tmp_path):
     trainer = trainer_for(name, data)
     fit = trainer.fit(np.arange(300), None, Penalty(l1=1e-4), epochs=2, seed=0)
-    assert fit.best_epoch == 2 and set(fit.history) == {"loss", "accuracy"}
+    assert fit.best_epoch == 2 and set(fit.history) == {"loss", "accuracy", "penalty"}
     expected = trainer.predict_logits(fit.model, data.x_test)
     path = trainer.save(fit.model, tmp_path / "model")
     if name == "torch":

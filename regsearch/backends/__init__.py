@@ -30,9 +30,10 @@ class Fit:
     Attributes:
         model: the trained model, with the best epoch's weights restored when a validation part
             was given (framework object; pass it back to the same trainer).
-        history: per-epoch curves with Keras' keys: ``loss`` (penalized training loss) and,
-            with a validation part, ``val_loss`` (penalized, the early-stopping quantity),
-            ``accuracy`` and ``val_accuracy``.
+        history: per-epoch curves with Keras' keys: ``loss`` (penalized training loss),
+            ``accuracy``, ``penalty`` (the penalty term at the epoch's end) and, with a
+            validation part, ``val_loss`` (penalized, the early-stopping quantity) and
+            ``val_accuracy``.
         best_epoch: 1-based epoch whose weights the model holds.
         fit_time: seconds spent training.
         diverged: why training stopped on a non-finite loss, or ``None``.

@@ -47,7 +47,7 @@ def train_epochs(
         snapshot, restore: copy the weights out and back in (best-weights restoring).
     """
     start = time.perf_counter()
-    fit = Fit(model=model, history={"loss": [], "accuracy": []})
+    fit = Fit(model=model, history={"loss": [], "accuracy": [], "penalty": []})
     if validation is not None:
         fit.history.update(val_loss=[], val_accuracy=[])
     best_loss, best_weights, wait = math.inf, None, 0
@@ -56,6 +56,7 @@ def train_epochs(
         loss, acc = train_epoch(epoch)
         fit.history["loss"].append(loss)
         fit.history["accuracy"].append(acc)
+        fit.history["penalty"].append(penalty.value(trainer.kernels(model)))
         if not math.isfinite(loss):
             fit.diverged = f"training loss became {loss} in epoch {epoch}"
             break
