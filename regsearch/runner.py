@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import platform
+import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -12,6 +14,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from regsearch import interrupt
 from regsearch.backends import Backend, Trainer, get_backend
 from regsearch.config import StudyConfig
 from regsearch.data import Dataset, load_dataset
@@ -27,6 +30,8 @@ from regsearch.refit import RefitResult, refit_and_test
 from regsearch.results import select
 from regsearch.storage import (
     artifacts_dir,
+    claim_refit,
+    drop_refit_claim,
     fail_stale_trials,
     open_storage,
     redact_url,
@@ -46,6 +51,10 @@ class StudyMismatch(ValueError):
 
 class NothingToRefit(RuntimeError):
     """Every trial diverged or was pruned, so no configuration can be retrained."""
+
+
+class RefitElsewhere(RuntimeError):
+    """Another worker has claimed the refit of the chosen configuration (not an error)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,7 @@ class StudySession:
     folds: list[Fold]
     study: optuna.Study
     log: Log
+    storage: optuna.storages.RDBStorage
 
     @classmethod
     def open(
@@ -133,14 +143,9 @@ class StudySession:
         storage = open_storage(config.storage, config.heartbeat_interval, config.grace_period)
         sampler_seed = config.seed if worker == 0 else derive_seed(config.seed, 2, worker)
         study = _create_or_resume(config, storage, records, backend, dataset, sampler_seed)
-        stale = fail_stale_trials(study)
-        if stale:
-            log(
-                f"Trial(s) {', '.join(map(str, stale))} were left running by a worker that "
-                f"stopped sending heartbeats {config.grace_period} s ago: marked failed, and "
-                "each configuration is queued once more."
-            )
-        return cls(config, backend, dataset, folds, study, log)
+        session = cls(config, backend, dataset, folds, study, log, storage)
+        session._sweep_stale_trials()
+        return session
 
     @cached_property
     def trainer(self) -> Trainer:
@@ -184,15 +189,58 @@ class StudySession:
         callbacks.append(lambda _study, trial: ran.append(trial.number))
         if on_trial is not None:
             callbacks.append(on_trial)
-        study.optimize(objective, n_trials=missing, callbacks=callbacks, gc_after_trial=True)
-        fail_stale_trials(study)
+        waiting_said = False
+        while (missing := config.trials - self.finished_trials()) > 0:
+            running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            if running < missing:
+                study.optimize(
+                    objective, n_trials=missing - running, callbacks=callbacks, gc_after_trial=True
+                )
+                self._sweep_stale_trials()
+                continue
+            # The rest is running in other workers. Wait for them: if one dies, its trial
+            # turns stale after the grace period and its retry is run here.
+            if not waiting_said:
+                self.log(
+                    f"Waiting for {running} trial(s) running in other workers "
+                    f"({config.trials - missing} of {config.trials} finished)."
+                )
+                waiting_said = True
+            self._wait(min(config.heartbeat_interval, 5))
+            self._sweep_stale_trials()
         return len(ran)
 
-    def refit(self) -> tuple[RefitResult, RefitResult | None]:
+    @staticmethod
+    def _wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            interrupt.check()
+            time.sleep(0.2)
+
+    def _sweep_stale_trials(self) -> None:
+        stale = fail_stale_trials(self.study)
+        if stale:
+            self.log(
+                f"Trial(s) {', '.join(map(str, stale))} were left running by a worker that "
+                f"stopped sending heartbeats {self.config.grace_period} s ago: marked failed, "
+                "and each configuration is queued once more."
+            )
+
+    def refit(self, take_over: bool = False) -> tuple[RefitResult, RefitResult | None]:
         """Retrain the configuration chosen by ``config.select`` and the baseline on all
         training data, test each once, and store the results (and which trial each rule would
-        choose) in the study's user attributes."""
-        config, study, dataset, log = self.config, self.study, self.dataset, self.log
+        choose) in the study's user attributes.
+
+        It runs once per chosen trial, however many workers finish at the same moment: the
+        first to claim it (see :func:`regsearch.storage.claim_refit`) refits; a stored result
+        is returned as it is. ``take_over`` (``--refit-only``) drops a claim whose worker left
+        no result, e.g. because it died.
+
+        Raises:
+            NothingToRefit: no trial completed.
+            RefitElsewhere: another worker holds the claim and has not stored a result yet.
+        """
+        config, study, log = self.config, self.study, self.log
         completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if not completed:
             raise NothingToRefit(
@@ -201,6 +249,40 @@ class StudySession:
                 "Lower --lr or --lambda-max and run again with a new --study-name."
             )
         chosen_trial = select(completed, config.select)
+        stored = self._stored_refit(chosen_trial.number)
+        if stored is not None:
+            log(f"Trial {chosen_trial.number} was refit and tested before; its stored result:")
+            return stored
+        holder = claim_refit(self.storage, study.study_name, chosen_trial.number)
+        if holder is not None and take_over:
+            log(f"Taking over the refit of trial {chosen_trial.number} from worker {holder}.")
+            drop_refit_claim(self.storage, study.study_name, chosen_trial.number)
+            holder = claim_refit(self.storage, study.study_name, chosen_trial.number)
+        if holder is not None:
+            raise RefitElsewhere(
+                f"worker {holder} is refitting trial {chosen_trial.number}; its test result "
+                f"will be stored in the study (python -m regsearch.inspect --storage "
+                f"{redact_url(config.storage)} --study {shlex.quote(study.study_name)}). If "
+                "that worker has died, run this command with --refit-only."
+            )
+        try:
+            return self._refit(completed, chosen_trial)
+        except BaseException:
+            drop_refit_claim(self.storage, study.study_name, chosen_trial.number)
+            raise
+
+    def _stored_refit(self, trial_number: int) -> tuple[RefitResult, RefitResult | None] | None:
+        attrs = self.study.user_attrs
+        stored = attrs.get("refit")
+        if not stored or stored.get("trial_number") != trial_number:
+            return None
+        baseline = attrs.get("baseline_refit")
+        return RefitResult(**stored), RefitResult(**baseline) if baseline else None
+
+    def _refit(
+        self, completed: list[FrozenTrial], chosen_trial: FrozenTrial
+    ) -> tuple[RefitResult, RefitResult | None]:
+        config, study, dataset, log = self.config, self.study, self.dataset, self.log
         study.set_user_attr(
             "selection",
             {
@@ -219,8 +301,6 @@ class StudySession:
         chosen = refit_and_test(
             self.trainer, dataset, chosen_trial, config.seed, save_to=model_path
         )
-        study.set_user_attr("refit", chosen.to_dict())
-
         baseline_trial = next((t for t in completed if t.user_attrs.get(BASELINE_ATTR)), None)
         baseline: RefitResult | None = None
         if baseline_trial is not None and baseline_trial.number == chosen_trial.number:
@@ -233,6 +313,7 @@ class StudySession:
             baseline = refit_and_test(self.trainer, dataset, baseline_trial, config.seed)
         if baseline is not None:
             study.set_user_attr("baseline_refit", baseline.to_dict())
+        study.set_user_attr("refit", chosen.to_dict())  # last: its presence means "done"
         return chosen, baseline
 
 
@@ -262,16 +343,33 @@ def _create_or_resume(
         )
     except KeyError:
         study = None
-    if study is not None:
-        _check_same_study(study, records, config)
-        return study
-    study = optuna.create_study(
-        study_name=config.name,
-        storage=storage,
-        sampler=sampler,
-        pruner=pruner,
-        direction="maximize",
-    )
+    if study is None:
+        try:
+            study = optuna.create_study(
+                study_name=config.name,
+                storage=storage,
+                sampler=sampler,
+                pruner=pruner,
+                direction="maximize",
+            )
+        except optuna.exceptions.DuplicatedStudyError:  # another worker created it just now
+            study = optuna.load_study(
+                study_name=config.name, storage=storage, sampler=sampler, pruner=pruner
+            )
+        else:
+            _record_new_study(study, records, backend, dataset)
+            return study
+    _check_same_study(study, records, config)
+    return study
+
+
+RECORDS_WAIT_S = 30.0
+"""How long a worker waits for the records of a study another worker has just created."""
+
+
+def _record_new_study(
+    study: optuna.Study, records: dict[str, Any], backend: Backend, dataset: Dataset
+) -> None:
     for key, value in records.items():
         study.set_user_attr(key, value)
     study.set_user_attr("dataset_summary", dataset.describe())
@@ -281,7 +379,6 @@ def _create_or_resume(
     # parameters, so the penalty categorical keeps the same choices in every trial and the
     # sampler never proposes "none" again.
     study.enqueue_trial({}, user_attrs={BASELINE_ATTR: True})
-    return study
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -295,6 +392,10 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _check_same_study(study: optuna.Study, records: dict[str, Any], config: StudyConfig) -> None:
+    # The creator writes the records right after creating the study: wait for them.
+    deadline = time.monotonic() + RECORDS_WAIT_S
+    while any(key not in study.user_attrs for key in records) and time.monotonic() < deadline:
+        time.sleep(0.2)
     stored = _flatten({k: study.user_attrs.get(k) for k in records})
     wanted = _flatten(records)
     differences = [

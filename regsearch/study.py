@@ -172,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress bar and no line per trial; the summary only",
     )
+    parser.add_argument(
+        "--refit-only",
+        action="store_true",
+        help="run no trials: refit and test the chosen configuration of the stored study now "
+        "(taking over from a worker that claimed the refit and died)",
+    )
     parser.add_argument("--optimize-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
@@ -181,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_NOT_IN_FILES = {"help", "config", "optimize_only", "worker_index"}
+_NOT_IN_FILES = {"help", "config", "optimize_only", "worker_index", "refit_only"}
 
 
 def read_config_file(path: str, parser: argparse.ArgumentParser) -> dict[str, Any]:
@@ -428,7 +434,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from regsearch.data import DataError
     from regsearch.interrupt import handle_stop_signals
     from regsearch.refit import RefitError
-    from regsearch.runner import NothingToRefit, StudyMismatch, StudyResult, StudySession
+    from regsearch.runner import (
+        NothingToRefit,
+        RefitElsewhere,
+        StudyMismatch,
+        StudyResult,
+        StudySession,
+    )
     from regsearch.storage import describe_storage_failure, redact_url
 
     # regsearch prints its own line per trial; Optuna would add a traceback for Ctrl-C.
@@ -482,13 +494,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.optimize_only:
                 run_trials(session)
                 return 0
-            if args.workers > 1:
+            if args.refit_only:
+                new_trials = 0
+            elif args.workers > 1:
                 before = session.finished_trials()
                 _run_workers(list(sys.argv[1:] if argv is None else argv), args.workers)
                 new_trials = session.finished_trials() - before
             else:
                 new_trials = run_trials(session)
-            chosen, baseline = session.refit()
+            chosen, baseline = session.refit(take_over=args.refit_only)
+    except RefitElsewhere as exc:
+        print(f"Trials done. The refit is not this worker's: {exc}")
+        return 0
     except (ConfigError, DataError, BackendUnavailable, StudyMismatch) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -196,3 +196,26 @@ def test_pruners_stop_hopeless_trials_and_keep_their_finished_folds(config, prun
     cv_calls = [c for c in backend.trainers[0].calls if c.val_idx is not None]
     assert len(cv_calls) < 20 * folds
     assert result.study.best_trial.state == TrialState.COMPLETE
+
+
+def test_refit_runs_once_per_chosen_trial_and_a_dead_claim_can_be_taken_over(config, tiny_dataset):
+    from regsearch.runner import RefitElsewhere, StudySession
+    from regsearch.storage import claim_refit
+
+    backend = FakeBackend()
+    first = StudySession.open(config, backend=backend, dataset=tiny_dataset)
+    first.optimize()
+    chosen_number = first.study.best_trial.number
+    # Another worker claimed the refit and died before storing a result.
+    assert claim_refit(first.storage, first.study.study_name, chosen_number) is None
+    assert claim_refit(first.storage, first.study.study_name, chosen_number) is not None
+    with pytest.raises(RefitElsewhere, match="run this command with --refit-only"):
+        first.refit()
+    assert "refit" not in first.study.user_attrs
+    chosen, baseline = first.refit(take_over=True)  # --refit-only
+    assert chosen.trial_number == chosen_number and baseline is not None
+    # Any later worker (or rerun) gets the stored result and trains nothing.
+    later = StudySession.open(config, backend=backend, dataset=tiny_dataset)
+    assert later.optimize() == 0
+    assert later.refit() == (chosen, baseline)
+    assert "trainer" not in vars(later)  # no model was built, let alone trained
