@@ -14,6 +14,7 @@ import optuna
 
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty, suggest_penalty, weight_stats
+from regsearch.storage import worker_id
 
 if TYPE_CHECKING:
     from regsearch.backends import Fit, Trainer
@@ -84,6 +85,7 @@ class CrossValidationObjective:
         is_baseline = bool(trial.user_attrs.get(BASELINE_ATTR))
         penalty = Penalty() if is_baseline else suggest_penalty(trial, self.space)
         trial.set_user_attr("penalty", penalty.kind)
+        trial.set_user_attr("worker", worker_id())  # host:pid, to tell workers apart
         scores: list[float] = []
         fit_times: list[float] = []
         for i, (train_idx, val_idx) in enumerate(self.folds):

@@ -21,6 +21,7 @@ from regsearch.data import Dataset, load_dataset
 from regsearch.folds import Fold, folds_fingerprint, make_folds
 from regsearch.objective import (
     BASELINE_ATTR,
+    REASON_ATTR,
     CrossValidationObjective,
     FoldCallback,
     derive_seed,
@@ -51,6 +52,10 @@ class StudyMismatch(ValueError):
 
 class NothingToRefit(RuntimeError):
     """Every trial diverged or was pruned, so no configuration can be retrained."""
+
+
+class SurplusTrial(RuntimeError):
+    """A trial started by one worker too many; failed at once, never counted."""
 
 
 class RefitElsewhere(RuntimeError):
@@ -194,7 +199,11 @@ class StudySession:
             running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
             if running < missing:
                 study.optimize(
-                    objective, n_trials=missing - running, callbacks=callbacks, gc_after_trial=True
+                    self._unless_surplus(objective),
+                    n_trials=missing - running,
+                    callbacks=callbacks,
+                    gc_after_trial=True,
+                    catch=(SurplusTrial,),
                 )
                 self._sweep_stale_trials()
                 continue
@@ -209,6 +218,34 @@ class StudySession:
             self._wait(min(config.heartbeat_interval, 5))
             self._sweep_stale_trials()
         return len(ran)
+
+    def _unless_surplus(
+        self, objective: Callable[[optuna.Trial], float]
+    ) -> Callable[[optuna.Trial], float]:
+        """``objective``, but a trial that would go beyond ``config.trials`` fails at once.
+
+        Workers that start a trial at the same moment each see room for one more (Optuna's
+        ``MaxTrialsCallback`` has the same race). Trial numbers are handed out atomically by
+        the storage, so the trial whose earlier trials (all but failed ones) already reach the
+        target is the surplus one; it fails with its reason and is not counted.
+        """
+
+        def guarded(trial: optuna.Trial) -> float:
+            earlier = [
+                t
+                for t in self.study.get_trials(deepcopy=False)
+                if t.number < trial.number and t.state != TrialState.FAIL
+            ]
+            if len(earlier) >= self.config.trials:
+                reason = (
+                    f"not run: trials 0-{trial.number - 1} already fill the study's "
+                    f"{self.config.trials} (another worker started one at the same moment)"
+                )
+                trial.set_user_attr(REASON_ATTR, reason)
+                raise SurplusTrial(reason)
+            return objective(trial)
+
+        return guarded
 
     @staticmethod
     def _wait(seconds: float) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import re
 import socket
+import time
 import warnings
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -102,23 +104,35 @@ def open_storage(
     db_file = sqlite_path(url)
     if db_file is not None:
         db_file.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with warnings.catch_warnings():
-            # Heartbeats are documented but still flagged experimental by Optuna.
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return HeartbeatRDBStorage(
-                url,
-                engine_kwargs=_engine_kwargs(url),
-                heartbeat_interval=heartbeat_interval,
-                grace_period=grace_period,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-            )
-    except Exception as exc:  # SQLAlchemy raises many types; the user needs one message
-        raise ConfigError(
-            f"cannot open the storage {redact_url(url)}: {type(exc).__name__}: "
-            f"{_first_line(str(exc), url)}. --storage takes an Optuna RDB URL such as "
-            "sqlite:///studies/regsearch.db or postgresql://user@host/db."
-        ) from exc
+    for _attempt in range(SCHEMA_RACE_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                # Heartbeats are documented but still flagged experimental by Optuna.
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return HeartbeatRDBStorage(
+                    url,
+                    engine_kwargs=_engine_kwargs(url),
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=grace_period,
+                    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                )
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
+            # Workers starting together on an empty database all create Optuna's tables;
+            # all but one fail with "already exists": the tables are there, so try again.
+            error: Exception = exc
+            time.sleep(0.2 + random.random())
+        except Exception as exc:  # SQLAlchemy raises many types; the user needs one message
+            error = exc
+            break
+    raise ConfigError(
+        f"cannot open the storage {redact_url(url)}: {type(error).__name__}: "
+        f"{_first_line(str(error), url)}. --storage takes an Optuna RDB URL such as "
+        "sqlite:///studies/regsearch.db or postgresql://user@host/db."
+    ) from error
+
+
+SCHEMA_RACE_ATTEMPTS = 5
+"""Tries to open a storage whose tables other workers are creating at the same moment."""
 
 
 CONNECT_TIMEOUT_S = 10

@@ -166,7 +166,15 @@ def test_same_command_same_numbers(backend, tmp_path):
         records.append(
             (
                 [
-                    (t.params, t.value, {k: v for k, v in t.user_attrs.items() if "time" not in k})
+                    (
+                        t.params,
+                        t.value,
+                        {
+                            k: v
+                            for k, v in t.user_attrs.items()
+                            if "time" not in k and k != "worker"
+                        },
+                    )
                     for t in study.trials
                 ],
                 {

@@ -166,13 +166,8 @@ def test_a_full_or_read_only_disk_ends_with_a_message_and_keeps_finished_trials(
     if fault == "read-only":
         # A finished study, written by another process (this one would keep the file open and
         # the disk busy), then the disk turns read-only.
-        script = (
-            "import sys, regsearch.runner as r; from tests.fake_backend import FakeBackend; "
-            "r.get_backend = lambda name: FakeBackend(); from regsearch.study import main; "
-            "sys.exit(main(sys.argv[1:]))"
-        )
         subprocess.run(
-            [sys.executable, "-c", script, *fake_study(storage, 3)],
+            [sys.executable, "-m", "tests.fake_cli", *fake_study(storage, 3)],
             cwd=PROJECT_ROOT,
             check=True,
             capture_output=True,

@@ -1,0 +1,35 @@
+"""``python -m tests.fake_cli ARGS``: the study command with the fake backend, for tests that
+need real worker processes (kills, several workers, read-only disks).
+
+``REGSEARCH_FAKE_FIT_SECONDS`` makes each fold's training take that long, so that a test can
+catch a worker in the middle of a trial.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from regsearch import runner
+from tests.fake_backend import FakeBackend, FakeTrainer
+
+
+def main() -> int:
+    delay = float(os.environ.get("REGSEARCH_FAKE_FIT_SECONDS", "0"))
+    if delay > 0:
+        fit = FakeTrainer.fit
+
+        def slow_fit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            time.sleep(delay)
+            return fit(self, *args, **kwargs)
+
+        FakeTrainer.fit = slow_fit  # type: ignore[method-assign]
+    runner.get_backend = lambda name: FakeBackend()  # type: ignore[assignment]
+    from regsearch.study import main as study_main
+
+    return study_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
