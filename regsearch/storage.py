@@ -116,19 +116,28 @@ def open_storage(
                     grace_period=grace_period,
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
                 )
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
-            # Workers starting together on an empty database all create Optuna's tables;
-            # all but one fail with "already exists": the tables are there, so try again.
-            error: Exception = exc
-            time.sleep(0.2 + random.random())
         except Exception as exc:  # SQLAlchemy raises many types; the user needs one message
             error = exc
-            break
+            if not _lost_schema_race(exc):
+                break
+            # Workers starting together on an empty database all create Optuna's tables;
+            # all but one fail with "already exists": the tables are there, so try again.
+            time.sleep(0.2 + random.random())
     raise ConfigError(
         f"cannot open the storage {redact_url(url)}: {type(error).__name__}: "
         f"{_first_line(str(error), url)}. --storage takes an Optuna RDB URL such as "
         "sqlite:///studies/regsearch.db or postgresql://user@host/db."
     ) from error
+
+
+def _lost_schema_race(exc: Exception) -> bool:
+    """Whether ``exc`` is another worker having created Optuna's schema first (SQLite says
+    "table ... already exists" or "UNIQUE constraint failed: alembic_version...", PostgreSQL
+    "duplicate key value ... pg_type_typname_nsp_index")."""
+    if not isinstance(exc, sqlalchemy.exc.DBAPIError):
+        return False
+    text = str(exc).lower()
+    return any(s in text for s in ("already exists", "duplicate key", "unique constraint"))
 
 
 SCHEMA_RACE_ATTEMPTS = 5
