@@ -382,9 +382,9 @@ def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:
     lines += [
         "",
         "Inspect the study:",
+        f"  python -m regsearch.inspect --storage {storage} --study {_shell_quote(name)}",
+        f"  python -m regsearch.report --storage {storage} --study {_shell_quote(name)}",
         f"  optuna-dashboard {storage}",
-        f"  optuna trials --storage {storage} --study-name {_shell_quote(name)}",
-        f"  optuna best-trial --storage {storage} --study-name {_shell_quote(name)}",
     ]
     return "\n".join(lines)
 
