@@ -81,6 +81,25 @@ class CrossValidationObjective:
         self.settings = settings
         self.seed = seed
 
+    def _folds_of_killed_trial(self, trial: optuna.Trial) -> list[int]:
+        """The folds a killed trial had finished, when ``trial`` is its retry.
+
+        Optuna's retry of a stale trial (``RetryFailedTrialCallback``) copies its user
+        attributes, the fold records included, and names it in ``system_attrs``; those folds
+        need no training again, so a crash costs at most the fold in progress. They are
+        recorded in ``reused_folds``.
+        """
+        frozen = trial.study.get_trials(deepcopy=False)[trial.number]
+        if optuna.storages.RetryFailedTrialCallback.retried_trial_number(frozen) is None:
+            return []
+        folds = [
+            i
+            for i in range(len(self.folds))
+            if all(f"split{i}_{key}" in frozen.user_attrs for key in ("test_accuracy", "fit_time"))
+        ]
+        trial.set_user_attr("reused_folds", folds)
+        return folds
+
     def __call__(self, trial: optuna.Trial) -> float:
         is_baseline = bool(trial.user_attrs.get(BASELINE_ATTR))
         penalty = Penalty() if is_baseline else suggest_penalty(trial, self.space)
@@ -88,7 +107,15 @@ class CrossValidationObjective:
         trial.set_user_attr("worker", worker_id())  # host:pid, to tell workers apart
         scores: list[float] = []
         fit_times: list[float] = []
+        reusable = self._folds_of_killed_trial(trial)
         for i, (train_idx, val_idx) in enumerate(self.folds):
+            if i in reusable:
+                # Finished by the killed trial this one retries: the same configuration, fold
+                # and seed train the same model, so its stored record stands.
+                scores.append(float(trial.user_attrs[f"split{i}_test_accuracy"]))
+                fit_times.append(float(trial.user_attrs.get(f"split{i}_fit_time", 0.0)))
+                trial.report(scores[-1] if self.report_each_fold else float(np.mean(scores)), i)
+                continue
             fit = self.trainer.fit(
                 train_idx, val_idx, penalty, self.settings.epochs, fold_seed(self.seed, i)
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sqlite3
 import subprocess
@@ -127,6 +128,8 @@ def test_sigkill_orphan_is_failed_and_its_configuration_retried(backend, tmp_pat
     retry = [t for t in study.trials if t.system_attrs.get("failed_trial") == killed.number]
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
     assert retry[0].params == killed.params
+    finished_folds = [i for i in range(3) if f"split{i}_test_accuracy" in killed.user_attrs]
+    assert retry[0].user_attrs["reused_folds"] == finished_folds
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
     assert all(study.trials[n].value == v for n, v in finished_before.items())
     assert not study.get_trials(states=(TrialState.RUNNING,))
@@ -191,3 +194,39 @@ def test_a_full_or_read_only_disk_ends_with_a_message_and_keeps_finished_trials(
         assert all(f"split{i}_test_accuracy" in trial.user_attrs for i in range(5))
     for number, (state, attrs) in before.items():
         assert (study.trials[number].state, study.trials[number].user_attrs) == (state, attrs)
+
+
+def test_a_killed_trials_finished_folds_are_reused_by_its_retry(tmp_path):
+    """The stretch goal of the SIGKILL promise: a crash costs at most the fold in progress."""
+    storage = f"sqlite:///{tmp_path}/reuse.db"
+    command = [
+        *(sys.executable, "-m", "tests.fake_cli", "--backend", "torch", "--dataset", "digits"),
+        *("--folds", "4", "--trials", "3", "--epochs", "3", "--pruner", "none"),
+        *("--storage", storage, "--heartbeat-interval", "1", "--grace-period", "2", "--quiet"),
+    ]
+    env = {**os.environ, "REGSEARCH_FAKE_FIT_SECONDS": "0.6"}
+    proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    killed = None
+    while killed is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with contextlib.suppress(KeyError):
+            for trial in optuna.load_study(study_name="digits-torch", storage=storage).trials:
+                done = [k for k in trial.user_attrs if k.endswith("_test_accuracy")]
+                if trial.state == TrialState.RUNNING and trial.number == 1 and len(done) == 2:
+                    proc.kill()
+                    killed = trial
+    proc.wait()
+    assert killed is not None, "trial 1 never reached its third fold"
+    time.sleep(3)  # past the grace period
+    rerun = subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    study = optuna.load_study(study_name="digits-torch", storage=storage)
+    killed = study.trials[killed.number]  # as stored at the kill (the process died)
+    retry = next(t for t in study.trials if t.system_attrs.get("failed_trial") == killed.number)
+    assert retry.state == TrialState.COMPLETE and retry.params == killed.params
+    assert retry.user_attrs["reused_folds"] == [0, 1]
+    for i in (0, 1):
+        for key in ("test_accuracy", "fit_time", "history"):
+            assert retry.user_attrs[f"split{i}_{key}"] == killed.user_attrs[f"split{i}_{key}"]
+    assert all(f"split{i}_test_accuracy" in retry.user_attrs for i in (2, 3))
