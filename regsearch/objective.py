@@ -90,7 +90,8 @@ class CrossValidationObjective:
         recorded in ``reused_folds``.
         """
         frozen = trial.study.get_trials(deepcopy=False)[trial.number]
-        if optuna.storages.RetryFailedTrialCallback.retried_trial_number(frozen) is None:
+        # The key RetryFailedTrialCallback writes (its reader is flagged experimental).
+        if frozen.system_attrs.get("failed_trial") is None:
             return []
         folds = [
             i
