@@ -40,7 +40,7 @@ def open_for_reading(url: str) -> Any:
     error, not a new empty database."""
     import optuna
 
-    from regsearch.storage import redact_url, sqlite_path
+    from regsearch.storage import first_line_redacted, redact_url, sqlite_path
 
     db_file = sqlite_path(url)
     if db_file is not None and not db_file.is_file():
@@ -53,8 +53,29 @@ def open_for_reading(url: str) -> Any:
     except Exception as exc:  # SQLAlchemy raises many types; one message is enough
         raise ConfigError(
             f"cannot open the storage {redact_url(url)}: {type(exc).__name__}: "
-            f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            f"{first_line_redacted(str(exc), url)}"
         ) from exc
+
+
+def load_study_for_reading(url: str, name: str) -> Any:
+    """The study ``name`` of the storage at ``url``, read-only (see :func:`open_for_reading`).
+
+    Raises:
+        ConfigError: no such storage or study; the message lists the studies there are.
+    """
+    import optuna
+
+    from regsearch.storage import redact_url
+
+    storage = open_for_reading(url)
+    names = optuna.get_all_study_names(storage)
+    if name not in names:
+        raise ConfigError(
+            f"no study named {printable(name)!r} in {redact_url(url)}; it holds: "
+            f"{', '.join(repr(printable(n)) for n in names) or 'none'}. List them with "
+            f"python -m regsearch.inspect --storage {redact_url(url)}"
+        )
+    return optuna.load_study(study_name=name, storage=storage)
 
 
 def study_rows(storage: Any) -> list[dict[str, Any]]:
@@ -199,21 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        storage = open_for_reading(args.storage)
         if args.study is None:
-            rows = study_rows(storage)
+            rows = study_rows(open_for_reading(args.storage))
             if args.format == "table" and not rows:
                 print("No studies in this storage.")
                 return 0
             text = table(rows, list(rows[0])) if args.format == "table" else None
         else:
-            names = optuna.get_all_study_names(storage)
-            if args.study not in names:
-                raise ConfigError(
-                    f"no study named {printable(args.study)!r} in the storage; it holds: "
-                    f"{', '.join(map(repr, names)) or 'none'}. Run without --study to list them."
-                )
-            study = optuna.load_study(study_name=args.study, storage=storage)
+            study = load_study_for_reading(args.storage, args.study)
             rows = trial_rows(study)
             text = study_table(study, rows) if args.format == "table" else None
     except ConfigError as exc:

@@ -188,21 +188,11 @@ def weights_vs_lambda(rows: list[dict[str, Any]], out: Path) -> str:
         series = sorted((r for r in measured if r["param_penalty"] == kind), key=lambda_of)
         if not series:
             continue
-        xs = [lambda_of(r) for r in series]
-        left.plot(
-            xs,
-            [r["mean_weight_sparsity"] for r in series],
-            "o-",
-            color=colour,
-            label=PENALTY_LABELS[kind],
-        )
-        right.plot(
-            xs,
-            [r["mean_weight_l2"] for r in series],
-            "o-",
-            color=colour,
-            label=PENALTY_LABELS[kind],
-        )
+        for ax, key in ((left, "mean_weight_sparsity"), (right, "mean_weight_l2")):
+            ys = [r[key] for r in series]
+            ax.plot(
+                [lambda_of(r) for r in series], ys, "o-", color=colour, label=PENALTY_LABELS[kind]
+            )
     baseline = next((r for r in rows if r["baseline"] and r["mean_weight_l2"] is not None), None)
     for ax, key in ((left, "mean_weight_sparsity"), (right, "mean_weight_l2")):
         if baseline is not None:
@@ -339,17 +329,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import optuna
 
-    from regsearch.inspect import open_for_reading, printable
+    from regsearch.inspect import load_study_for_reading
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
-        storage = open_for_reading(args.storage)
-        if args.study not in optuna.get_all_study_names(storage):
-            raise ConfigError(
-                f"no study named {printable(args.study)!r} in the storage; list them with "
-                f"python -m regsearch.inspect --storage {args.storage}"
-            )
-        study = optuna.load_study(study_name=args.study, storage=storage)
+        study = load_study_for_reading(args.storage, args.study)
         out = Path(args.out) if args.out else default_out(args.storage, args.study)
         path = write_report(study, out)
     except ModuleNotFoundError as exc:

@@ -125,7 +125,7 @@ def open_storage(
             time.sleep(0.2 + random.random())
     raise ConfigError(
         f"cannot open the storage {redact_url(url)}: {type(error).__name__}: "
-        f"{_first_line(str(error), url)}. --storage takes an Optuna RDB URL such as "
+        f"{first_line_redacted(str(error), url)}. --storage takes an Optuna RDB URL such as "
         "sqlite:///studies/regsearch.db or postgresql://user@host/db."
     ) from error
 
@@ -157,7 +157,8 @@ def _engine_kwargs(url: str) -> dict[str, object]:
     return {}
 
 
-def _first_line(text: str, url: str) -> str:
+def first_line_redacted(text: str, url: str) -> str:
+    """The first line of an error text, with ``url`` in it masked by :func:`redact_url`."""
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line.replace(url, redact_url(url))
 

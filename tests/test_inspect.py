@@ -75,4 +75,11 @@ def test_missing_file_and_unknown_study_are_errors_that_write_nothing(
     assert code == 2 and "no study database at" in err and not missing.exists()
     storage, _ = finished_fake_study
     code, _, err = run(capsys, "--storage", storage, "--study", "nope")
-    assert code == 2 and "no study named 'nope'" in err and "Run without --study" in err
+    assert code == 2 and "no study named 'nope'" in err and "List them with" in err
+
+
+def test_a_password_in_the_url_is_never_printed(capsys):
+    pytest.importorskip("psycopg")
+    code, out, err = run(capsys, "--storage", "postgresql://bob:s3cret@127.0.0.1:9/db")
+    assert code == 2 and "bob:***@127.0.0.1:9" in err
+    assert "s3cret" not in out + err
