@@ -155,6 +155,41 @@ def regsearch_trainer(
     return Timing(label, fit.fit_time / settings.epochs, accuracy(logits, ds.y_test))
 
 
+def whole_trial(
+    ds: Dataset, settings: TrainSettings, penalty: Penalty, folds: int, seed: int
+) -> str:
+    """A whole trial of ``folds`` stratified folds with the torch trainer: one fold alone, the
+    folds one by one (as with pruning), and all at once (``fit_folds``, as with
+    ``--pruner none``); returns the sentence to print."""
+    from regsearch.backends import get_backend
+    from regsearch.folds import make_folds
+    from regsearch.objective import fold_seed
+
+    trainer: Any = get_backend("torch").trainer(ds.x_train, ds.y_train, ds.n_classes, settings)
+    parts = make_folds(ds.y_train, folds, seed)
+    seeds = [fold_seed(seed, i) for i in range(folds)]
+    epochs = settings.epochs
+
+    def timed(work: Callable[[], Any]) -> float:
+        start = time.perf_counter()
+        work()
+        return time.perf_counter() - start
+
+    one = timed(lambda: trainer.fit(*parts[0], penalty, epochs, seeds[0]))
+    sequential = timed(
+        lambda: [
+            trainer.fit(*part, penalty, epochs, s) for part, s in zip(parts, seeds, strict=True)
+        ]
+    )
+    at_once = timed(lambda: trainer.fit_folds(parts, penalty, epochs, seeds))
+    return (
+        f"A whole trial of {folds} folds ({epochs} epochs, early stopping on): one fold alone "
+        f"{one:.1f} s; one by one {sequential:.1f} s ({sequential / one:.2f}x one fold); all "
+        f"at once {at_once:.1f} s ({at_once / one:.2f}x one fold, {sequential / at_once:.2f}x "
+        "faster than one by one)."
+    )
+
+
 W_TRAIN_ROWS = 12000
 W_LAMBDAS = (1e-4, 1e-3, 1e-2)
 W_FOLDS = 5
@@ -365,6 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run a study of this many trials and compare memory after 5 and after it",
     )
     parser.add_argument(
+        "--trial-folds",
+        type=int,
+        default=0,
+        help="also time a whole trial of this many folds, one by one and all at once (torch)",
+    )
+    parser.add_argument(
         "--vs",
         choices=("skorch",),
         default=None,
@@ -416,6 +457,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nregsearch is {ratio:.1f}x faster per epoch, at {100 * peak_fraction:.0f}% of the "
         f"matmul peak; accuracy difference {delta_pp:+.2f} percentage points."
     )
+    if args.trial_folds > 1 and args.backend != "torch":
+        print("(--trial-folds needs --backend torch: the fold-parallel trainer is PyTorch's)")
+    elif args.trial_folds > 1:
+        print("\n" + whole_trial(ds, settings, penalty, args.trial_folds, args.seed), flush=True)
     if args.memory_trials > 5:
         marks = memory_over_trials(args.backend, ds, args.memory_trials, args.seed)
         last = args.memory_trials

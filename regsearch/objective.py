@@ -70,8 +70,10 @@ class CrossValidationObjective:
         seed: int,
         report_each_fold: bool = False,
         on_fold: FoldCallback | None = None,
+        fold_parallel: bool = False,
     ):
         self.report_each_fold = report_each_fold
+        self.fold_parallel = fold_parallel
         self.on_fold = on_fold
         self.trainer = trainer
         self.x = x
@@ -80,6 +82,16 @@ class CrossValidationObjective:
         self.space = space
         self.settings = settings
         self.seed = seed
+
+    def _train_folds_at_once(self, folds: list[int], penalty: Penalty) -> dict[int, Fit]:
+        """With ``fold_parallel`` (no pruning between folds, a trainer with ``fit_folds``),
+        train ``folds`` as one batched computation; else nothing here (one by one later)."""
+        fit_folds = getattr(self.trainer, "fit_folds", None)
+        if not self.fold_parallel or fit_folds is None or len(folds) < 2:
+            return {}
+        seeds = [fold_seed(self.seed, i) for i in folds]
+        fits = fit_folds([self.folds[i] for i in folds], penalty, self.settings.epochs, seeds)
+        return dict(zip(folds, fits, strict=True))
 
     def _folds_of_killed_trial(self, trial: optuna.Trial) -> list[int]:
         """The folds a killed trial had finished, when ``trial`` is its retry.
@@ -109,6 +121,9 @@ class CrossValidationObjective:
         scores: list[float] = []
         fit_times: list[float] = []
         reusable = self._folds_of_killed_trial(trial)
+        batched = self._train_folds_at_once(
+            [i for i in range(len(self.folds)) if i not in reusable], penalty
+        )
         for i, (train_idx, val_idx) in enumerate(self.folds):
             if i in reusable:
                 # Finished by the killed trial this one retries: the same configuration, fold
@@ -117,7 +132,7 @@ class CrossValidationObjective:
                 fit_times.append(float(trial.user_attrs.get(f"split{i}_fit_time", 0.0)))
                 trial.report(scores[-1] if self.report_each_fold else float(np.mean(scores)), i)
                 continue
-            fit = self.trainer.fit(
+            fit = batched.get(i) or self.trainer.fit(
                 train_idx, val_idx, penalty, self.settings.epochs, fold_seed(self.seed, i)
             )
             if self.on_fold is not None:

@@ -35,6 +35,7 @@ class FakeTrainer:
     diverge_above: float = 1e9
     calls: list[Call] = field(default_factory=list)
     released: int = 0
+    batched_calls: int = 0
 
     def fit(self, train_idx, val_idx, penalty, epochs, seed) -> Fit:  # type: ignore[no-untyped-def]
         self.calls.append(
@@ -63,6 +64,14 @@ class FakeTrainer:
         if val_idx is not None:
             history.update(val_loss=losses, val_accuracy=[0.5] * epochs)
         return Fit(model=w, history=history, best_epoch=best, fit_time=0.01)
+
+    def fit_folds(self, folds, penalty, epochs, seeds) -> list[Fit]:  # type: ignore[no-untyped-def]
+        """The batched path's contract, computed fold by fold; counted in ``batched_calls``."""
+        self.batched_calls += 1
+        return [
+            self.fit(train, val, penalty, epochs, seed)
+            for (train, val), seed in zip(folds, seeds, strict=True)
+        ]
 
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
         return np.hstack([x, np.ones((len(x), 1))]) @ model

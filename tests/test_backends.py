@@ -193,3 +193,44 @@ def test_saved_model_reloads_without_unpickling(name, data, tmp_path):
         model = keras.models.load_model(path, safe_mode=True)
     np.testing.assert_allclose(trainer.predict_logits(model, data.x_test), expected, rtol=1e-6)
     trainer.release()
+
+
+def test_fold_parallel_training_matches_training_the_folds_one_by_one(data):
+    """torch's ``fit_folds``: the same initial weights and batch order per fold as ``fit``, each
+    model on its own rows, early stopping per fold; only float rounding may differ."""
+    trainer = trainer_for("torch", data, epochs=6, patience=1)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(300)
+    folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
+    penalty = Penalty(l1=1e-4, l2=1e-3)
+    alone = [trainer.fit(tr, va, penalty, 6, seed) for seed, (tr, va) in enumerate(folds)]
+    batched = trainer.fit_folds(folds, penalty, 6, seeds=[0, 1, 2])
+    for one, many, (_, va) in zip(alone, batched, folds, strict=True):
+        assert many.diverged is None and many.best_epoch == one.best_epoch
+        assert set(many.history) == set(one.history)
+        for key, values in one.history.items():
+            assert many.history[key] == pytest.approx(values, rel=1e-3, abs=1e-4), key
+        np.testing.assert_allclose(
+            trainer.predict_logits(many.model, data.x_train[va]),
+            trainer.predict_logits(one.model, data.x_train[va]),
+            rtol=1e-3,
+            atol=1e-3,
+        )
+
+
+def test_fold_parallel_models_see_only_their_own_rows(data):
+    trainer = trainer_for("torch", data, epochs=3)
+    others = np.flatnonzero(data.y_train != 2)
+    folds = [(others, np.flatnonzero(data.y_train == 2)), (np.arange(200), np.arange(200, 300))]
+    fits = trainer.fit_folds(folds, Penalty(), 3, seeds=[0, 1])
+    first = trainer.predict_logits(fits[0].model, data.x_train[folds[0][1]])
+    assert accuracy(first, data.y_train[folds[0][1]]) < 0.2  # class 2 never seen by model 0
+    second = trainer.predict_logits(fits[1].model, data.x_train[folds[1][1]])
+    assert accuracy(second, data.y_train[folds[1][1]]) > 0.7  # model 1 learnt all classes
+
+
+def test_fold_parallel_divergence_is_reported_for_the_first_fold_it_hits(data):
+    trainer = trainer_for("torch", data, lr=1e30)
+    folds = [(np.arange(200), np.arange(200, 300)), (np.arange(100, 300), np.arange(100))]
+    fits = trainer.fit_folds(folds, Penalty(l2=1e-2), 3, seeds=[0, 1])
+    assert fits[0].diverged is not None and "loss became" in fits[0].diverged

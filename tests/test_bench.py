@@ -38,3 +38,12 @@ def test_workload_w_against_skorch_runs_both_searches(tmp_path, capsys):
         r"w_time_fraction=\d+\.\d+ w_cv_regsearch=\d\.\d+ w_cv_skorch=\d\.\d+", lines[-2]
     )
     assert lines[-1].startswith("ratio=")
+
+
+def test_whole_trial_timing_runs_one_by_one_and_at_once(tmp_path, capsys):
+    write_tiny_mnist(tmp_path, n_train=200, n_test=50)
+    args = ["--backend", "torch", "--data-dir", str(tmp_path), "--epochs", "1"]
+    assert bench.main([*args, "--trial-folds", "3"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"A whole trial of 3 folds .* all at once [\d.]+ s \([\d.]+x one fold", out)
+    assert out.strip().splitlines()[-1].startswith("ratio=")

@@ -219,3 +219,15 @@ def test_refit_runs_once_per_chosen_trial_and_a_dead_claim_can_be_taken_over(con
     assert later.optimize() == 0
     assert later.refit() == (chosen, baseline)
     assert "trainer" not in vars(later)  # no model was built, let alone trained
+
+
+@pytest.mark.parametrize(("pruner", "batched"), [("none", True), ("median", False)])
+def test_folds_are_trained_at_once_only_when_nothing_is_pruned_between_them(
+    config, tiny_dataset, pruner, batched
+):
+    backend = FakeBackend()
+    run_study(dataclasses.replace(config, pruner=pruner), backend=backend, dataset=tiny_dataset)
+    trainer = backend.trainers[0]
+    assert (trainer.batched_calls == 4) is batched  # one batched call per trial
+    fold_seeds = [call.seed for call in trainer.calls if call.val_idx is not None]
+    assert fold_seeds[:3] == [fold_seed(config.seed, i) for i in range(3)]

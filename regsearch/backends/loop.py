@@ -24,6 +24,28 @@ EpochStats = tuple[float, float]
 """``(mean loss, accuracy)`` of one pass."""
 
 
+class EarlyStopping:
+    """Keras' ``EarlyStopping(monitor="val_loss", patience, restore_best_weights=True)`` for one
+    model: :meth:`update` takes each epoch's validation loss and says when to stop; ``best``
+    holds the best epoch's snapshot."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best_loss = math.inf
+        self.best_epoch = 0
+        self.best: Any = None
+        self.wait = 0
+
+    def update(self, epoch: int, val_loss: float, snapshot: Callable[[], Any]) -> bool:
+        """Record ``epoch``'s loss (snapshotting on a strict improvement); ``True`` = stop."""
+        self.wait += 1
+        if val_loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.wait = val_loss, epoch, 0
+            self.best = snapshot()
+            return False
+        return self.wait >= self.patience
+
+
 def train_epochs(
     trainer: Trainer,
     model: Any,
@@ -50,7 +72,7 @@ def train_epochs(
     fit = Fit(model=model, history={"loss": [], "accuracy": [], "penalty": []})
     if validation is not None:
         fit.history.update(val_loss=[], val_accuracy=[])
-    best_loss, best_weights, wait = math.inf, None, 0
+    stopping = EarlyStopping(patience)
     for epoch in range(1, epochs + 1):
         interrupt.check()
         loss, acc = train_epoch(epoch)
@@ -69,14 +91,12 @@ def train_epochs(
         if not math.isfinite(val_loss):
             fit.diverged = f"validation loss became {val_loss} in epoch {epoch}"
             break
-        wait += 1
-        if val_loss < best_loss:
-            best_loss, fit.best_epoch, wait = val_loss, epoch, 0
-            best_weights = snapshot()
-        elif wait >= patience:
+        stop = stopping.update(epoch, val_loss, snapshot)
+        fit.best_epoch = stopping.best_epoch
+        if stop:
             break
-    if best_weights is not None:
-        restore(best_weights)
+    if stopping.best is not None:
+        restore(stopping.best)
     fit.fit_time = time.perf_counter() - start
     return fit
 
