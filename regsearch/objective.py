@@ -98,8 +98,9 @@ class CrossValidationObjective:
 
         Optuna's retry of a stale trial (``RetryFailedTrialCallback``) copies its user
         attributes, the fold records included, and names it in ``system_attrs``; those folds
-        need no training again, so a crash costs at most the fold in progress. They are
-        recorded in ``reused_folds``.
+        need no training again, so a crash costs at most the fold in progress (with folds
+        trained at once, all of the trial's folds are in progress together). They are recorded
+        in ``reused_folds``.
         """
         frozen = trial.study.get_trials(deepcopy=False)[trial.number]
         # The key RetryFailedTrialCallback writes (its reader is flagged experimental).

@@ -1,8 +1,8 @@
 """``python -m tests.fake_cli ARGS``: the study command with the fake backend, for tests that
 need real worker processes (kills, several workers, read-only disks).
 
-``REGSEARCH_FAKE_FIT_SECONDS`` makes each fold's training take that long, so that a test can
-catch a worker in the middle of a trial.
+``REGSEARCH_FAKE_FIT_SECONDS`` makes each fold's training take that long, one fold at a time,
+so that a test can catch a worker in the middle of a trial.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ def main() -> int:
             return fit(self, *args, **kwargs)
 
         FakeTrainer.fit = slow_fit  # type: ignore[method-assign]
+        # One fold at a time (no batched path), so that a test can kill a trial between its
+        # folds, with some folds recorded and some not.
+        del FakeTrainer.fit_folds
     runner.get_backend = lambda name: FakeBackend()  # type: ignore[assignment]
     from regsearch.study import main as study_main
 
