@@ -58,15 +58,21 @@ def linear_weights(model: nn.Module) -> list[torch.Tensor]:
     return [m.weight for m in linear_weights_modules(model)]
 
 
+def weights_penalty(weights: list[torch.Tensor], penalty: Penalty) -> torch.Tensor:
+    """``l1 * sum|W| + l2 * sum W^2``, summed over each matrix's last two dimensions: a scalar
+    for one model's matrices, one value per model for stacked ``(k, in, out)`` ones."""
+    total = torch.zeros(weights[0].shape[:-2])
+    for w in weights:
+        if penalty.l1:
+            total = total + penalty.l1 * w.abs().sum((-2, -1))
+        if penalty.l2:
+            total = total + penalty.l2 * w.square().sum((-2, -1))
+    return total
+
+
 def penalty_term(model: nn.Module, penalty: Penalty) -> torch.Tensor:
     """``l1 * sum|W| + l2 * sum W^2`` over the Linear weights (biases excluded)."""
-    total = torch.zeros(())
-    for w in linear_weights(model):
-        if penalty.l1:
-            total = total + penalty.l1 * w.abs().sum()
-        if penalty.l2:
-            total = total + penalty.l2 * w.square().sum()
-    return total
+    return weights_penalty(linear_weights(model), penalty)
 
 
 def penalized_loss(
@@ -188,15 +194,6 @@ class TorchTrainer:
                     h = torch.relu(h)
             return h
 
-        def penalties() -> torch.Tensor:  # (k,)
-            total = torch.zeros(k)
-            for w in weights:
-                if penalty.l1:
-                    total = total + penalty.l1 * w.abs().sum((1, 2))
-                if penalty.l2:
-                    total = total + penalty.l2 * w.square().sum((1, 2))
-            return total
-
         def fold_model(i: int) -> nn.Sequential:
             model = build_mlp(self.x.shape[1], self.settings.hidden, self.n_classes)
             with torch.no_grad():
@@ -230,7 +227,7 @@ class TorchTrainer:
                 ce = F.cross_entropy(
                     logits.reshape(-1, self.n_classes), yb.reshape(-1), reduction="none"
                 ).view(k, width)
-                fold_loss = (ce * mask).sum(1) + penalties()
+                fold_loss = (ce * mask).sum(1) + weights_penalty(weights, penalty)
                 optimizer.zero_grad(set_to_none=True)
                 fold_loss.sum().backward()
                 optimizer.step()
@@ -241,7 +238,7 @@ class TorchTrainer:
             train_loss = (loss_sum / sizes).tolist()
             train_acc = (correct.double() / sizes).tolist()
             with torch.no_grad():
-                penalty_now = penalties().tolist()
+                penalty_now = weights_penalty(weights, penalty).tolist()
             for i, (fit, stop) in enumerate(zip(fits, stopping, strict=True)):
                 if not active[i]:
                     continue
