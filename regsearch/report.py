@@ -27,10 +27,14 @@ def lambda_of(row: dict[str, Any]) -> float:
     return float(row["param_l1"] + row["param_l2"])
 
 
-def _new_figure(width: float = 7.0, height: float = 4.2) -> Any:
+def _new_figure(width: float = 7.0, height: float = 4.2, panels: int = 1) -> tuple[Any, list[Any]]:
+    """A figure of ``panels`` axes side by side, ``width`` inches each; ``(figure, axes)``."""
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(width, height), layout="constrained")
+    fig, axes = plt.subplots(
+        1, panels, figsize=(width * panels, height), layout="constrained", squeeze=False
+    )
+    return fig, list(axes[0])
 
 
 def _save(fig: Any, path: Path) -> str:
@@ -43,7 +47,7 @@ def _save(fig: Any, path: Path) -> str:
 
 def accuracy_vs_lambda(rows: list[dict[str, Any]], selection: dict[str, Any], out: Path) -> str:
     """Mean validation accuracy against lambda, one series per penalty type, +/- 1 std bars."""
-    fig, ax = _new_figure()
+    fig, [ax] = _new_figure()
     complete = [r for r in rows if r["state"] == "COMPLETE"]
     for kind, colour in PENALTY_COLOURS.items():
         series = sorted((r for r in complete if r["param_penalty"] == kind), key=lambda_of)
@@ -93,7 +97,7 @@ def optimisation_history(study: Any, out: Path) -> str:
     from matplotlib.ticker import MaxNLocator
     from optuna.trial import TrialState
 
-    fig, ax = _new_figure()
+    fig, [ax] = _new_figure()
     done, pruned, best, best_line = [], [], -math.inf, []
     for trial in study.get_trials(deepcopy=False):
         if trial.state == TrialState.COMPLETE and trial.value is not None:
@@ -130,7 +134,7 @@ def fold_spread(rows: list[dict[str, Any]], folds: int, out: Path, top: int = 8)
     baseline = next((r for r in complete if r["baseline"]), None)
     if baseline is not None and baseline not in shown:
         shown.append(baseline)
-    fig, ax = _new_figure(8.0, 4.2)
+    fig, [ax] = _new_figure(8.0, 4.2)
     data = [[r[f"split{i}_test_accuracy"] for i in range(folds)] for r in shown]
     labels = [f"#{r['trial']}\n{_short(r)}" for r in shown]
     ax.boxplot(data, tick_labels=labels, showmeans=True)
@@ -158,11 +162,9 @@ def loss_curves(study: Any, trials: dict[str, int | None], folds: int, out: Path
     for label, number in trials.items():
         if number is not None:
             panels[number] = f"{panels[number]} = {label}" if number in panels else label
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(5.0 * len(panels), 4.0), layout="constrained", squeeze=False
-    )
+    fig, axes = _new_figure(5.0, 4.0, panels=len(panels))
     colours = plt.get_cmap("tab10")
-    for ax, (number, label) in zip(axes[0], panels.items(), strict=True):
+    for ax, (number, label) in zip(axes, panels.items(), strict=True):
         attrs = study.trials[number].user_attrs
         for i in range(folds):
             history = attrs.get(f"split{i}_history")
@@ -182,7 +184,7 @@ def loss_curves(study: Any, trials: dict[str, int | None], folds: int, out: Path
 
 def weights_vs_lambda(rows: list[dict[str, Any]], out: Path) -> str:
     """Weight sparsity (fraction of |w| < 1e-3) and L2 norm against lambda, per penalty type."""
-    fig, (left, right) = _two_panels()
+    fig, (left, right) = _new_figure(5.0, 4.0, panels=2)
     measured = [r for r in rows if r["mean_weight_sparsity"] is not None and not r["baseline"]]
     for kind, colour in PENALTY_COLOURS.items():
         series = sorted((r for r in measured if r["param_penalty"] == kind), key=lambda_of)
@@ -207,13 +209,6 @@ def weights_vs_lambda(rows: list[dict[str, Any]], out: Path) -> str:
     return _save(fig, out / "weights_vs_lambda.png")
 
 
-def _two_panels() -> tuple[Any, Any]:
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.0), layout="constrained")
-    return fig, tuple(axes)
-
-
 def test_accuracy(study: Any, out: Path) -> str | None:
     """The test accuracy of the refit chosen configuration beside the baseline's."""
     refit, baseline = study.user_attrs.get("refit"), study.user_attrs.get("baseline_refit")
@@ -222,7 +217,7 @@ def test_accuracy(study: Any, out: Path) -> str | None:
     bars = [(f"chosen\n(trial {refit['trial_number']}, {refit['penalty']})", refit)]
     if baseline and baseline["trial_number"] != refit["trial_number"]:
         bars.append((f"baseline\n(trial {baseline['trial_number']}, none)", baseline))
-    fig, ax = _new_figure(5.0, 4.0)
+    fig, [ax] = _new_figure(5.0, 4.0)
     values = [b["test_accuracy"] for _, b in bars]
     ax.bar([label for label, _ in bars], values, color=["crimson", "grey"][: len(bars)])
     for i, v in enumerate(values):
