@@ -180,11 +180,10 @@ def describe_storage_failure(exc: BaseException, url: str) -> str:
     """One paragraph for a storage that stopped accepting reads or writes mid-run: the
     database's own words (Optuna wraps them in a generic message), what to do, what is safe."""
     cause: BaseException | None = exc
-    words = str(exc)
+    words = ""
     while cause is not None:  # the innermost error has the database's own message
-        words = str(cause).strip().splitlines()[0] if str(cause).strip() else words
+        words = first_line_redacted(str(cause), url) or words
         cause = cause.__cause__ or cause.__context__
-    words = words.replace(url, redact_url(url))
     hint = next(
         (fix for key, fix in _STORAGE_HINTS if key in words.lower()), "check that it is reachable"
     )
