@@ -45,12 +45,16 @@ def wait_for_heartbeat(db_file: Path, timeout: float = 60) -> None:
 
 
 def wait_for_running_trial(storage: str, name: str, after: int, timeout: float = 120) -> None:
-    """Poll the storage until trial number ``after`` or later is RUNNING."""
+    """Poll the storage until trial number ``after`` or later is RUNNING and training: its
+    penalty is sampled (a kill before that leaves nothing to retry but an empty trial)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             study = optuna.load_study(study_name=name, storage=storage)
-            if any(t.state == TrialState.RUNNING and t.number >= after for t in study.trials):
+            if any(
+                t.state == TrialState.RUNNING and t.number >= after and "penalty" in t.user_attrs
+                for t in study.trials
+            ):
                 return
         except KeyError:  # not created yet
             pass

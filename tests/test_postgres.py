@@ -91,7 +91,8 @@ def test_three_workers_share_one_study_and_refit_once(empty_database):
     assert [code for code, _, _ in results] == [0, 0, 0], results
     study = load(name, empty_database)
     assert_complete_study(study)
-    assert len({t.user_attrs["worker"] for t in study.trials}) >= 2  # the work was shared
+    # The work was shared (a surplus trial, failed before training, names no worker).
+    assert len({t.user_attrs["worker"] for t in study.trials if t.state in FINISHED}) >= 2
     outputs = [out for _, out, _ in results]
     assert sum("Refitting trial" in out for out in outputs) == 1  # exactly one refit
     assert "refit" in study.user_attrs
