@@ -334,6 +334,7 @@ class StudySession:
         )
         rule = "highest CV accuracy" if config.select == "best" else "one-standard-error rule"
         model_path = artifacts_dir(config.storage) / safe_file_stem(study.study_name)
+        model_path.parent.mkdir(parents=True, exist_ok=True)  # ./studies for a server storage
         log(
             f"Refitting trial {chosen_trial.number} (chosen by the {rule}) on all "
             f"{len(dataset.y_train)} training examples for the median best epoch of its folds."

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.skipif(
     "postgresql:// URL (.ci/run starts one)",
 )
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+WORK_DIR = tempfile.mkdtemp(prefix="regsearch-workers-")
 
 
 @pytest.fixture
@@ -55,9 +57,14 @@ def worker(
         *("--storage", url or URL, "--study-name", name, "--heartbeat-interval", "1"),
         *("--grace-period", "3", "--quiet", *extra),
     ]
-    env = {**os.environ, "REGSEARCH_FAKE_FIT_SECONDS": str(fit_seconds)}
+    env = {
+        **os.environ,
+        "REGSEARCH_FAKE_FIT_SECONDS": str(fit_seconds),
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+    # A server storage saves the refit model under ./studies: keep it out of the project.
     return subprocess.Popen(
-        command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command, cwd=WORK_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
 
 
