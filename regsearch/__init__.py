@@ -11,35 +11,62 @@ retrained on the whole training set and tested once.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from regsearch.config import ConfigError, SearchSpace, StudyConfig, TrainSettings
+from regsearch.config import SearchSpace, StudyConfig, TrainSettings
+from regsearch.errors import (
+    BackendUnavailable,
+    ConfigError,
+    DataError,
+    InputError,
+    NothingToRefit,
+    RefitElsewhere,
+    RefitError,
+    RegsearchError,
+    StorageFailed,
+    StudyMismatch,
+    WorkerFailed,
+)
 from regsearch.penalty import Penalty
 
 if TYPE_CHECKING:
-    from regsearch.refit import RefitResult
-    from regsearch.runner import StudyResult, run_study
+    from regsearch.cv.refit import RefitResult
+    from regsearch.data import Dataset
+    from regsearch.run import StudyResult, run_study
 
 __all__ = [
+    "BackendUnavailable",
     "ConfigError",
+    "DataError",
+    "Dataset",
+    "InputError",
+    "NothingToRefit",
     "Penalty",
+    "RefitElsewhere",
+    "RefitError",
     "RefitResult",
+    "RegsearchError",
     "SearchSpace",
+    "StorageFailed",
     "StudyConfig",
+    "StudyMismatch",
     "StudyResult",
     "TrainSettings",
+    "WorkerFailed",
     "run_study",
 ]
 
+# Names whose modules pull in optuna and scikit-learn: loaded on first use only.
+_LAZY = {
+    "run_study": "regsearch.run",
+    "StudyResult": "regsearch.run",
+    "RefitResult": "regsearch.cv.refit",
+    "Dataset": "regsearch.data",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # The runner pulls in optuna and scikit-learn; load it on first use only.
-    if name in ("run_study", "StudyResult"):
-        from regsearch import runner
-
-        return getattr(runner, name)
-    if name == "RefitResult":
-        from regsearch.refit import RefitResult
-
-        return RefitResult
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'regsearch' has no attribute {name!r}")

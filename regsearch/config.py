@@ -8,32 +8,29 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from regsearch.errors import ConfigError, param
 
 PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
 """Penalty types the sampler may choose: ``l1 * sum|W|``, ``l2 * sum W^2``, or both."""
 
 BACKENDS: tuple[str, ...] = ("tf", "torch")
 PRUNERS: tuple[str, ...] = ("none", "median", "hyperband", "wilcoxon")
+"""Optuna pruners that may stop a trial between folds (see :mod:`regsearch.cv.pruning`)."""
 SELECTION_RULES: tuple[str, ...] = ("best", "one-se")
-"""How the refit configuration is chosen; see :mod:`regsearch.results`."""
-"""Optuna pruners that may stop a trial between folds (see :mod:`regsearch.pruners`)."""
+"""How the refit configuration is chosen; see :mod:`regsearch.cv.selection`."""
 DEFAULT_PRUNER = "median"
 BUILTIN_DATASETS: tuple[str, ...] = ("mnist", "digits")
 DEFAULT_STORAGE = "sqlite:///studies/regsearch.db"
 DATA_DIR_ENV = "REGSEARCH_DATA_DIR"
 
 
-class ConfigError(ValueError):
-    """A setting is invalid; the message says what must hold and how to fix it."""
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
+def _check_int(name: str, value: Any, minimum: int, what: str | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+        raise ConfigError(f"{what or param(name)} must be an integer >= {minimum}, got {value!r}.")
 
 
 def _check_positive_finite(name: str, value: Any) -> None:
@@ -43,7 +40,7 @@ def _check_positive_finite(name: str, value: Any) -> None:
         or not math.isfinite(value)
         or value <= 0
     ):
-        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}.")
+        raise ConfigError(f"{param(name)} must be a finite number > 0, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -63,22 +60,26 @@ class SearchSpace:
     def __post_init__(self) -> None:
         if not self.penalties:
             raise ConfigError(
-                f"penalties must name at least one of {', '.join(PENALTY_TYPES)}, got none."
+                f"{param('penalties')} must name at least one of {', '.join(PENALTY_TYPES)}, "
+                "got none."
             )
         unknown = [p for p in self.penalties if p not in PENALTY_TYPES]
         if unknown:
             raise ConfigError(
-                f"penalties must be among {', '.join(PENALTY_TYPES)}, got unknown "
-                f"{', '.join(map(repr, unknown))}. Example: --penalties l1,l2"
+                f"{param('penalties')} must be among {', '.join(PENALTY_TYPES)}, got unknown "
+                f"{', '.join(map(repr, unknown))}. Example: {param('penalties')} l1,l2"
             )
         if len(set(self.penalties)) != len(self.penalties):
-            raise ConfigError(f"penalties must not repeat a type, got {','.join(self.penalties)}.")
-        _check_positive_finite("lambda-min", self.lambda_min)
-        _check_positive_finite("lambda-max", self.lambda_max)
+            raise ConfigError(
+                f"{param('penalties')} must not repeat a type, got {','.join(self.penalties)}."
+            )
+        _check_positive_finite("lambda_min", self.lambda_min)
+        _check_positive_finite("lambda_max", self.lambda_max)
+        low, high = param("lambda_min"), param("lambda_max")
         if not self.lambda_min < self.lambda_max:
             raise ConfigError(
-                "`lambda-min < lambda-max` must hold for a log-uniform range, but got "
-                f"(lambda-min={self.lambda_min:g}, lambda-max={self.lambda_max:g})."
+                f"`{low} < {high}` must hold for a log-uniform range, but got "
+                f"({low}={self.lambda_min:g}, {high}={self.lambda_max:g})."
             )
 
 
@@ -103,23 +104,31 @@ class TrainSettings:
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1)
-        _check_int("batch-size", self.batch_size, 1)
+        _check_int("batch_size", self.batch_size, 1)
         _check_positive_finite("lr", self.lr)
         if not self.hidden:
-            raise ConfigError("hidden must list at least one layer width, e.g. --hidden 128.")
+            raise ConfigError(
+                f"{param('hidden')} must list at least one layer width, e.g. {param('hidden')} 128."
+            )
         for units in self.hidden:
-            _check_int("each hidden layer width", units, 1)
+            _check_int("hidden", units, 1, what=f"each {param('hidden')} layer width")
         _check_int("patience", self.patience, 0)
 
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """One study: data, cross-validation, search space, training and storage.
+    """One study: data, cross-validation, search space, training, storage and how to run it.
 
-    ``study_name`` defaults to ``<dataset>-<backend>``, e.g. ``mnist-tf``. ``pruner`` (see
-    :mod:`regsearch.pruners`) and ``select`` (the refit's selection rule, see
-    :mod:`regsearch.results`) may change between runs of one study; everything in
-    :meth:`identity` may not.
+    ``study_name`` defaults to ``<dataset>-<backend>``, e.g. ``mnist-tf``. Everything in
+    :meth:`identity` is fixed when the study is created; the rest (``trials``, ``pruner``, the
+    refit's ``select`` rule, ``workers``, ...) may change between runs of one study.
+
+    Attributes:
+        workers: processes running trials at once on this machine, sharing the study through
+            ``storage``; the refit runs once, after all of them.
+        tensorboard: a folder for each fold's per-epoch curves as TensorBoard runs, or ``None``.
+        refit_only: run no trials; refit and test the stored study's choice now (taking over
+            from a worker that claimed the refit and died).
     """
 
     backend: str
@@ -134,46 +143,58 @@ class StudyConfig:
     heartbeat_interval: int = 60
     grace_period: int = 180
     select: str = "best"
+    workers: int = 1
+    tensorboard: Path | None = None
+    refit_only: bool = False
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ConfigError(
-                f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}. "
-                "Example: --backend torch"
+                f"{param('backend')} must be one of {', '.join(BACKENDS)}, got "
+                f"{self.backend!r}. Example: {param('backend')} torch"
             )
         if self.dataset not in BUILTIN_DATASETS and not self.dataset.endswith(".npz"):
             raise ConfigError(
-                f"dataset must be 'mnist', 'digits' or a path to an .npz file, "
+                f"{param('dataset')} must be 'mnist', 'digits' or a path to an .npz file, "
                 f"got {self.dataset!r}."
             )
         if isinstance(self.folds, int) and not isinstance(self.folds, bool) and self.folds < 2:
             raise ConfigError(
                 "k-fold cross-validation requires at least one train/validation split by "
-                f"setting --folds 2 or more, got --folds {self.folds}."
+                f"setting {param('folds')} 2 or more, got {param('folds')} {self.folds}."
             )
         _check_int("folds", self.folds, 2)
         _check_int("trials", self.trials, 1)
         _check_int("seed", self.seed, 0)
+        _check_int("workers", self.workers, 1)
         if not self.storage.strip():
-            raise ConfigError(f"storage must be an Optuna storage URL, e.g. {DEFAULT_STORAGE}.")
+            raise ConfigError(
+                f"{param('storage')} must be an Optuna storage URL, e.g. {DEFAULT_STORAGE}."
+            )
         if self.pruner not in PRUNERS:
-            raise ConfigError(f"pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}.")
+            raise ConfigError(
+                f"{param('pruner')} must be one of {', '.join(PRUNERS)}, got {self.pruner!r}."
+            )
         if self.select not in SELECTION_RULES:
             raise ConfigError(
-                f"select must be one of {', '.join(SELECTION_RULES)}, got {self.select!r}."
+                f"{param('select')} must be one of {', '.join(SELECTION_RULES)}, got "
+                f"{self.select!r}."
             )
-        _check_int("heartbeat-interval", self.heartbeat_interval, 1)
-        _check_int("grace-period", self.grace_period, 1)
+        _check_int("heartbeat_interval", self.heartbeat_interval, 1)
+        _check_int("grace_period", self.grace_period, 1)
+        beat, grace = param("heartbeat_interval"), param("grace_period")
         if self.grace_period <= self.heartbeat_interval:
             raise ConfigError(
-                "`grace-period > heartbeat-interval` must hold, or live trials would be taken "
-                f"for dead ones, but got (heartbeat-interval={self.heartbeat_interval}, "
-                f"grace-period={self.grace_period})."
+                f"`{grace} > {beat}` must hold, or live trials would be taken "
+                f"for dead ones, but got ({beat}={self.heartbeat_interval}, "
+                f"{grace}={self.grace_period})."
             )
         if self.study_name is not None and not self.study_name.strip():
-            raise ConfigError("study-name must not be empty; leave it out for the default.")
+            raise ConfigError(
+                f"{param('study_name')} must not be empty; leave it out for the default."
+            )
 
     @property
     def name(self) -> str:
@@ -203,18 +224,3 @@ def dataset_label(dataset: str) -> str:
     if dataset in BUILTIN_DATASETS:
         return dataset
     return Path(dataset).stem
-
-
-def parse_penalties(text: str) -> tuple[str, ...]:
-    """Parse ``"l1,l2"`` into ``("l1", "l2")``; validation happens in :class:`SearchSpace`."""
-    return tuple(p.strip() for p in text.split(",") if p.strip())
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """Parse ``"256,128"`` into ``(256, 128)``."""
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    if not parts or not all(re.fullmatch(r"\d+", p) for p in parts):
-        raise ConfigError(
-            f"hidden must be comma-separated positive layer widths like 256,128, got {text!r}."
-        )
-    return tuple(int(p) for p in parts)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from regsearch.errors import DataError, param
 
-class DataError(ValueError):
-    """A data file is missing or malformed; the message names the file and what is wrong."""
+__all__ = ["DataError", "Dataset", "load_dataset"]
 
 
 @dataclass(frozen=True)
@@ -151,9 +151,9 @@ def _missing_mnist_message(data_dir: Path, why: str) -> str:
     names = ", ".join(f"{stem}.gz" for stem in MNIST_FILES.values())
     return (
         f"MNIST was not found in {data_dir} (nor in {data_dir / 'MNIST' / 'raw'}). "
-        f"Expected the files {names}. {why} Put the files there, point --data-dir "
-        "(or REGSEARCH_DATA_DIR) at the folder that has them, or use --dataset digits, "
-        "which needs no download."
+        f"Expected the files {names}. {why} Put the files there, point {param('data_dir')} "
+        f"(or REGSEARCH_DATA_DIR) at the folder that has them, or use {param('dataset')} "
+        "digits, which needs no download."
     )
 
 
@@ -197,7 +197,9 @@ def load_npz(path: Path, name: str | None = None) -> Dataset:
     the examples first (flattened here). Labels must be integers 0..n_classes-1.
     """
     if not path.is_file():
-        raise DataError(f"{path}: no such file. --dataset takes mnist, digits or an .npz path.")
+        raise DataError(
+            f"{path}: no such file. {param('dataset')} takes mnist, digits or an .npz path."
+        )
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = [key for key in MNIST_FILES if key not in npz.files]

@@ -19,6 +19,11 @@ from types import FrameType
 _requested = threading.Event()
 
 
+def requested() -> bool:
+    """Whether a stop signal arrived (and is waiting for the next :func:`check`)."""
+    return _requested.is_set()
+
+
 def check() -> None:
     """Raise ``KeyboardInterrupt`` if a stop signal arrived."""
     if _requested.is_set():

@@ -55,12 +55,19 @@ class Penalty:
             total += self.l1 * float(np.abs(w64).sum()) + self.l2 * float(np.square(w64).sum())
         return total
 
+    def lambdas(self, spec: str = ".2e", sep: str = ", ") -> str:
+        """The non-zero strengths, e.g. ``l1=3.00e-05, l2=1.20e-03`` (``spec`` formats each
+        value; empty for no penalty). Every text that names a configuration is built on it."""
+        return sep.join(f"{name}={v:{spec}}" for name, v in (("l1", self.l1), ("l2", self.l2)) if v)
+
     def describe(self) -> str:
-        """A short human-readable form, e.g. ``l2 (l2=3.2e-04)``."""
-        if not self.active:
-            return "none"
-        parts = [f"{name}={v:.2e}" for name, v in (("l1", self.l1), ("l2", self.l2)) if v]
-        return f"{self.kind} ({', '.join(parts)})"
+        """A short human-readable form, e.g. ``l2 (l2=3.20e-04)``."""
+        return f"{self.kind} ({self.lambdas()})" if self.active else "none"
+
+
+def lambda_cell(value: float) -> str:
+    """One lambda for a table column: ``3.20e-04``, or ``-`` for none."""
+    return f"{value:.2e}" if value else "-"
 
 
 def suggest_penalty(trial: optuna.Trial, space: SearchSpace) -> Penalty:

@@ -14,24 +14,10 @@ with contextlib.suppress(ImportError):  # without torch, its tests skip
     import torch._dynamo  # noqa: F401
 
 from regsearch.data import Dataset
+from regsearch.testing import synthetic_dataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MNIST_DIR = Path(os.environ.get("REGSEARCH_TEST_MNIST", PROJECT_ROOT.parent / "shared/data/mnist"))
-
-
-def synthetic_dataset(n_train: int = 240, n_test: int = 60, n_classes: int = 3, seed: int = 0):
-    """Separable blobs in [0, 1]: a tiny stand-in for images."""
-    rng = np.random.default_rng(seed)
-    centers = rng.uniform(0.2, 0.8, size=(n_classes, 8))
-
-    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
-        y = np.arange(n) % n_classes
-        x = np.clip(centers[y] + rng.normal(0, 0.3, size=(n, 8)), 0, 1).astype(np.float32)
-        return x, y.astype(np.int64)
-
-    x_train, y_train = draw(n_train)
-    x_test, y_test = draw(n_test)
-    return Dataset("synthetic", x_train, y_train, x_test, y_test, n_classes=n_classes)
 
 
 @pytest.fixture
@@ -76,7 +62,7 @@ def finished_fake_study(tmp_path_factory) -> tuple[str, str]:
     """A finished 10-trial study (fake backend, median pruning) in a SQLite file, shared by the
     read-only commands' tests: ``(storage URL, study name)``. Its name is hostile on purpose."""
     from regsearch import SearchSpace, StudyConfig, TrainSettings, run_study
-    from tests.fake_backend import FakeBackend
+    from regsearch.testing import FakeBackend
 
     folder = tmp_path_factory.mktemp("finished")
     config = StudyConfig(

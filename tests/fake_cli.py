@@ -11,8 +11,8 @@ import os
 import sys
 import time
 
-from regsearch import runner
-from tests.fake_backend import FakeBackend, FakeTrainer
+from regsearch.run import session
+from regsearch.testing import FakeBackend, FakeTrainer
 
 
 def main() -> int:
@@ -25,10 +25,9 @@ def main() -> int:
             return fit(self, *args, **kwargs)
 
         FakeTrainer.fit = slow_fit  # type: ignore[method-assign]
-        # One fold at a time (no batched path), so that a test can kill a trial between its
-        # folds, with some folds recorded and some not.
-        del FakeTrainer.fit_folds
-    runner.get_backend = lambda name: FakeBackend()  # type: ignore[assignment]
+    # One fold at a time when slow (no batched path), so that a test can kill a trial between
+    # its folds, with some folds recorded and some not.
+    session.get_backend = lambda name: FakeBackend(batched=delay <= 0)  # type: ignore[assignment]
     from regsearch.study import main as study_main
 
     return study_main(sys.argv[1:])

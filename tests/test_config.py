@@ -4,14 +4,8 @@ import math
 
 import pytest
 
-from regsearch.config import (
-    ConfigError,
-    SearchSpace,
-    StudyConfig,
-    TrainSettings,
-    parse_hidden,
-    parse_penalties,
-)
+from regsearch.config import ConfigError, SearchSpace, StudyConfig, TrainSettings
+from regsearch.options import parse_hidden, parse_penalties
 
 
 @pytest.mark.parametrize(
@@ -20,10 +14,10 @@ from regsearch.config import (
         ({"penalties": ()}, "at least one"),
         ({"penalties": ("l3",)}, "unknown 'l3'"),
         ({"penalties": ("l1", "l1")}, "must not repeat"),
-        ({"lambda_min": 0.0}, "lambda-min must be a finite number > 0, got 0.0"),
-        ({"lambda_max": math.nan}, "lambda-max must be a finite number > 0"),
-        ({"lambda_max": math.inf}, "lambda-max must be a finite number > 0"),
-        ({"lambda_min": 1e-2, "lambda_max": 1e-3}, "`lambda-min < lambda-max` must hold"),
+        ({"lambda_min": 0.0}, "lambda_min must be a finite number > 0, got 0.0"),
+        ({"lambda_max": math.nan}, "lambda_max must be a finite number > 0"),
+        ({"lambda_max": math.inf}, "lambda_max must be a finite number > 0"),
+        ({"lambda_min": 1e-2, "lambda_max": 1e-3}, "`lambda_min < lambda_max` must hold"),
     ],
 )
 def test_search_space_rejects(kwargs, message):
@@ -35,7 +29,7 @@ def test_search_space_rejects(kwargs, message):
     ("kwargs", "message"),
     [
         ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
-        ({"batch_size": -1}, "batch-size must be an integer >= 1"),
+        ({"batch_size": -1}, "batch_size must be an integer >= 1"),
         ({"lr": 0.0}, "lr must be a finite number > 0"),
         ({"hidden": ()}, "at least one layer"),
         ({"hidden": (128, 0)}, "each hidden layer width must be an integer >= 1"),
@@ -51,14 +45,14 @@ def test_train_settings_reject(kwargs, message):
     ("kwargs", "message"),
     [
         ({"backend": "jax"}, "backend must be one of tf, torch, got 'jax'"),
-        ({"folds": 1}, "--folds 2 or more, got --folds 1"),
+        ({"folds": 1}, "folds 2 or more, got folds 1"),
         ({"trials": 0}, "trials must be an integer >= 1"),
         ({"seed": -3}, "seed must be an integer >= 0"),
         ({"dataset": "cifar"}, "dataset must be 'mnist', 'digits' or a path to an .npz"),
-        ({"study_name": "  "}, "study-name must not be empty"),
+        ({"study_name": "  "}, "study_name must not be empty"),
         ({"pruner": "asha"}, "pruner must be one of none, median, hyperband, wilcoxon"),
-        ({"heartbeat_interval": 0}, "heartbeat-interval must be an integer >= 1"),
-        ({"heartbeat_interval": 60, "grace_period": 30}, "`grace-period > heartbeat-interval`"),
+        ({"heartbeat_interval": 0}, "heartbeat_interval must be an integer >= 1"),
+        ({"heartbeat_interval": 60, "grace_period": 30}, "`grace_period > heartbeat_interval`"),
     ],
 )
 def test_study_config_rejects(kwargs, message):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from regsearch.data import DataError, load_dataset, load_digits, load_mnist, load_npz, read_idx
+from regsearch.options import flag
 from tests.conftest import write_idx, write_tiny_mnist
 
 
@@ -72,11 +73,14 @@ def test_missing_mnist_offline_message(tmp_path):
     for part in (
         "train-images-idx3-ubyte.gz",
         str(tmp_path / "nowhere"),
-        "--dataset digits",
+        "dataset digits",
         "The download failed: Name or service not known",
-        "--data-dir",
+        "data_dir",
     ):
         assert part in message
+    # The command line names its flags instead.
+    flagged = info.value.render(flag)
+    assert "--dataset digits" in flagged and "--data-dir" in flagged
 
 
 def test_download_fills_the_data_dir(tmp_path):

@@ -5,7 +5,7 @@ import optuna
 import pytest
 
 from regsearch.config import ConfigError, SearchSpace
-from regsearch.folds import folds_fingerprint, make_folds
+from regsearch.cv.folds import folds_fingerprint, make_folds
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty, suggest_penalty, weight_stats
 
@@ -70,7 +70,7 @@ def test_folds_are_stratified_disjoint_complete_and_repeatable():
 
 def test_folds_refuse_rare_classes():
     y = np.array([0] * 10 + [1] * 2)
-    with pytest.raises(ConfigError, match="class 1 has 2. Use --folds 2"):
+    with pytest.raises(ConfigError, match="class 1 has 2. Use folds 2"):
         make_folds(y, 3, seed=0)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from regsearch import interrupt
-from regsearch.backends import Fit, Trainer
+from regsearch.backends.base import Fit, Trainer
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty
 
@@ -46,6 +46,44 @@ class EarlyStopping:
         return self.wait >= self.patience
 
 
+class FitProgress:
+    """One model's :class:`Fit` as it trains: each epoch's curves, the divergence check and
+    early stopping. The single-model loop (:func:`train_epochs`) and the batched one
+    (``fit_folds``) both feed it, so a fold is judged the same way on either path."""
+
+    def __init__(self, patience: int, validated: bool):
+        self.fit = Fit(model=None, history={"loss": [], "accuracy": [], "penalty": []})
+        if validated:
+            self.fit.history.update(val_loss=[], val_accuracy=[])
+        self.validated = validated
+        self.stopping = EarlyStopping(patience)
+
+    def trained(self, epoch: int, loss: float, acc: float, penalty: float) -> bool:
+        """Record ``epoch``'s training pass; ``True`` when the loss is not finite (stop)."""
+        self.fit.history["loss"].append(loss)
+        self.fit.history["accuracy"].append(acc)
+        self.fit.history["penalty"].append(penalty)
+        if not math.isfinite(loss):
+            self.fit.diverged = f"training loss became {loss} in epoch {epoch}"
+            return True
+        if not self.validated:
+            self.fit.best_epoch = epoch
+        return False
+
+    def scored(
+        self, epoch: int, val_loss: float, val_acc: float, snapshot: Callable[[], Any]
+    ) -> bool:
+        """Record ``epoch``'s validation scores; ``True`` = stop (diverged or no progress)."""
+        self.fit.history["val_loss"].append(val_loss)
+        self.fit.history["val_accuracy"].append(val_acc)
+        if not math.isfinite(val_loss):
+            self.fit.diverged = f"validation loss became {val_loss} in epoch {epoch}"
+            return True
+        stop = self.stopping.update(epoch, val_loss, snapshot)
+        self.fit.best_epoch = self.stopping.best_epoch
+        return stop
+
+
 def train_epochs(
     trainer: Trainer,
     model: Any,
@@ -69,34 +107,21 @@ def train_epochs(
         snapshot, restore: copy the weights out and back in (best-weights restoring).
     """
     start = time.perf_counter()
-    fit = Fit(model=model, history={"loss": [], "accuracy": [], "penalty": []})
-    if validation is not None:
-        fit.history.update(val_loss=[], val_accuracy=[])
-    stopping = EarlyStopping(patience)
+    progress = FitProgress(patience, validated=validation is not None)
     for epoch in range(1, epochs + 1):
         interrupt.check()
         loss, acc = train_epoch(epoch)
-        fit.history["loss"].append(loss)
-        fit.history["accuracy"].append(acc)
-        fit.history["penalty"].append(penalty.value(trainer.kernels(model)))
-        if not math.isfinite(loss):
-            fit.diverged = f"training loss became {loss} in epoch {epoch}"
+        if progress.trained(epoch, loss, acc, penalty.value(trainer.kernels(model))):
             break
         if validation is None:
-            fit.best_epoch = epoch
             continue
         val_loss, val_acc = validation_scores(trainer, model, *validation, penalty)
-        fit.history["val_loss"].append(val_loss)
-        fit.history["val_accuracy"].append(val_acc)
-        if not math.isfinite(val_loss):
-            fit.diverged = f"validation loss became {val_loss} in epoch {epoch}"
+        if progress.scored(epoch, val_loss, val_acc, snapshot):
             break
-        stop = stopping.update(epoch, val_loss, snapshot)
-        fit.best_epoch = stopping.best_epoch
-        if stop:
-            break
-    if stopping.best is not None:
-        restore(stopping.best)
+    if progress.stopping.best is not None:
+        restore(progress.stopping.best)
+    fit = progress.fit
+    fit.model = model
     fit.fit_time = time.perf_counter() - start
     return fit
 

@@ -1,7 +1,9 @@
-"""TensorFlow/Keras backend: a functional Keras model trained with ``fit``.
+"""TensorFlow/Keras backend: a Keras model trained by a compiled epoch function.
 
-The penalty is Keras' own ``L1L2`` kernel regularizer on every ``Dense`` layer, which adds
-``l1 * sum(|W|) + l2 * sum(W^2)`` (kernels only) once per batch to the mean loss.
+The penalty is Keras' ``L1L2`` kernel regularizer, ``l1 * sum(|W|) + l2 * sum(W^2)``, added once
+per batch to the mean loss, over the trainable weights of two or more dimensions (dense and
+convolution kernels; never biases or normalization parameters). The saved model carries Keras'
+own ``L1L2`` on each layer's ``kernel_regularizer``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from regsearch.backends import BackendUnavailable, Fit
+from regsearch.backends.base import Fit, FoldParallel, ModelFactory
 from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
-from regsearch.objective import derive_seed
+from regsearch.errors import BackendUnavailable, param
 from regsearch.penalty import Penalty
 
 
@@ -42,7 +44,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _requested = os.environ.get("KERAS_BACKEND")
 if _requested not in (None, "", "tensorflow"):
     raise BackendUnavailable(
-        f"--backend tf needs Keras on TensorFlow, but KERAS_BACKEND={_requested!r} is set. "
+        f"{param('backend')} tf needs Keras on TensorFlow, but KERAS_BACKEND={_requested!r} "
+        "is set. "
         "Unset it or set KERAS_BACKEND=tensorflow."
     )
 os.environ["KERAS_BACKEND"] = "tensorflow"
@@ -56,27 +59,24 @@ with _quiet_native_stderr():
 tf.get_logger().setLevel("ERROR")
 if keras.backend.backend() != "tensorflow":  # keras was imported earlier with another backend
     raise BackendUnavailable(
-        f"--backend tf needs Keras on TensorFlow, but Keras was already loaded with the "
+        f"{param('backend')} tf needs Keras on TensorFlow, but Keras was already loaded with the "
         f"{keras.backend.backend()!r} backend. Set KERAS_BACKEND=tensorflow before starting."
     )
 
 _EVAL_BATCH = 8192
 
 
-def build_model(
-    n_features: int, hidden: tuple[int, ...], n_classes: int, penalty: Penalty
-) -> keras.Model:
-    """Dense ReLU layers then linear logits, each kernel regularized by ``L1L2(l1, l2)``."""
+def with_keras_penalty(model: keras.Model, penalty: Penalty) -> keras.Model:
+    """A copy of ``model`` (same architecture, new weights) whose layers with a
+    ``kernel_regularizer`` carry Keras' own ``L1L2(l1, l2)``: how a Keras user regularizes."""
 
-    def regularizer() -> keras.regularizers.Regularizer | None:
-        return keras.regularizers.L1L2(l1=penalty.l1, l2=penalty.l2) if penalty.active else None
+    def regularized(layer: keras.layers.Layer) -> keras.layers.Layer:
+        config = layer.get_config()
+        if "kernel_regularizer" in config and penalty.active:
+            config["kernel_regularizer"] = keras.regularizers.L1L2(l1=penalty.l1, l2=penalty.l2)
+        return layer.__class__.from_config(config)
 
-    inputs = keras.Input(shape=(n_features,))
-    h = inputs
-    for units in hidden:
-        h = keras.layers.Dense(units, activation="relu", kernel_regularizer=regularizer())(h)
-    logits = keras.layers.Dense(n_classes, kernel_regularizer=regularizer())(h)
-    return keras.Model(inputs, logits)
+    return keras.models.clone_model(model, clone_function=regularized)
 
 
 def compile_model(model: keras.Model, lr: float) -> None:
@@ -87,71 +87,67 @@ def compile_model(model: keras.Model, lr: float) -> None:
     )
 
 
-class AdjustableL1L2(keras.regularizers.Regularizer):
-    """Keras' ``L1L2`` penalty, ``l1 * sum(|W|) + l2 * sum(W^2)``, with its two strengths held
-    in variables: a model built once, and its compiled training step, serve every lambda."""
-
-    def __init__(self, l1: tf.Variable, l2: tf.Variable):
-        self.l1 = l1
-        self.l2 = l2
-
-    def __call__(self, x: Any) -> Any:
-        return self.l1 * tf.reduce_sum(tf.abs(x)) + self.l2 * tf.reduce_sum(tf.square(x))
-
-    def get_config(self) -> dict[str, float]:
-        return {"l1": float(self.l1.numpy()), "l2": float(self.l2.numpy())}
+def penalized_variables(model: keras.Model) -> list[Any]:
+    """The trainable variables of two or more dimensions, in ``trainable_variables`` order."""
+    return [v for v in model.trainable_variables if len(v.shape) >= 2]
 
 
 class KerasTrainer:
-    """Trains the MLP on rows of one training set, held as TensorFlow tensors.
+    """Trains a model of one factory on rows of one training set, held as TensorFlow tensors.
 
     One Keras model, one optimizer and one epoch ``tf.function`` (each step XLA-compiled) are
-    built per trainer, i.e. once per study. Each fit re-initialises the weights (Glorot uniform
-    from the fit's seed, zero biases, as a new ``Dense`` layer would) and the optimizer's slots,
-    and sets the penalty strengths of :class:`AdjustableL1L2`. Building a model and tracing per
-    fold cost about a second each time and kept every compiled function alive (memory grew
-    with every trial, even after ``clear_session``). The loss is exactly what ``model.fit``
-    minimises: the compiled loss plus ``model.losses``, the kernel penalties.
+    built per trainer, i.e. once per study; the penalty strengths are variables. Each fit
+    takes its initial weights from a fresh model of the factory, built after
+    ``keras.utils.set_random_seed(seed)``, and zeroes the optimizer's slots. Building a
+    compiled model and tracing per fold cost about a second each time and kept every compiled
+    function alive (memory grew with every trial, even after ``clear_session``).
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, n_classes: int, settings: TrainSettings):
+    fold_parallel: FoldParallel | None = None  # Keras trains one fold at a time
+
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        settings: TrainSettings,
+        model: ModelFactory,
+    ):
         self.x_np = np.ascontiguousarray(x, dtype=np.float32)
         self.y_np = np.ascontiguousarray(y, dtype=np.int64)
         self.x = tf.constant(self.x_np)
         self.y = tf.constant(self.y_np)
         self.n_classes = n_classes
         self.settings = settings
+        self.model_factory = model
+        self.input_shape = tuple(int(d) for d in x.shape[1:])
         self.l1 = tf.Variable(0.0, trainable=False, name="l1")
         self.l2 = tf.Variable(0.0, trainable=False, name="l2")
         self.penalty = Penalty()
-        self.model = self._build()
-        self._run_epoch = self._epoch_function(self.model)
+        self.model = self.model_factory(self.input_shape, n_classes)
+        self.optimizer = keras.optimizers.Adam(learning_rate=settings.lr)
+        self.optimizer.build(self.model.trainable_variables)
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        self._run_epoch = self._epoch_function()
 
-    def _build(self) -> keras.Model:
-        inputs = keras.Input(shape=(self.x_np.shape[1],))
-        h = inputs
-        for units in self.settings.hidden:
-            h = keras.layers.Dense(
-                units, activation="relu", kernel_regularizer=AdjustableL1L2(self.l1, self.l2)
-            )(h)
-        logits = keras.layers.Dense(
-            self.n_classes, kernel_regularizer=AdjustableL1L2(self.l1, self.l2)
-        )(h)
-        model = keras.Model(inputs, logits)
-        compile_model(model, self.settings.lr)
-        model.optimizer.build(model.trainable_variables)
-        return model
+    def penalty_term(self) -> Any:
+        """``l1 * sum(|W|) + l2 * sum(W^2)`` over :func:`penalized_variables`, as a tensor."""
+        weights = penalized_variables(self.model)
+        return self.l1 * tf.add_n([tf.reduce_sum(tf.abs(w)) for w in weights]) + self.l2 * tf.add_n(
+            [tf.reduce_sum(tf.square(w)) for w in weights]
+        )
 
-    def _reset(self, penalty: Penalty, seed: int) -> None:
-        """Fresh weights and optimizer state from ``seed``; the penalty's strengths."""
-        for i, layer in enumerate(self._dense_layers(self.model)):
-            init = keras.initializers.GlorotUniform(seed=derive_seed(seed, i))
-            layer.kernel.assign(init(layer.kernel.shape))
-            layer.bias.assign(tf.zeros_like(layer.bias))
-        optimizer = self.model.optimizer
-        for variable in optimizer.variables:  # step count, moments (and the rate, set next)
+    def loss(self, x: Any, y: Any, training: bool = True) -> Any:
+        """The penalized loss the training step minimises, on ``(x, y)``."""
+        return self.loss_fn(y, self.model(x, training=training)) + self.penalty_term()
+
+    def reset(self, penalty: Penalty, seed: int) -> None:
+        """Fresh weights from ``seed``, zeroed optimizer state, and the penalty's strengths."""
+        keras.utils.set_random_seed(seed)
+        self.model.set_weights(self.model_factory(self.input_shape, self.n_classes).get_weights())
+        for variable in self.optimizer.variables:  # step count, moments (and the rate, set next)
             variable.assign(tf.zeros_like(variable))
-        optimizer.learning_rate = self.settings.lr
+        self.optimizer.learning_rate = self.settings.lr
         self.l1.assign(penalty.l1)
         self.l2.assign(penalty.l2)
         self.penalty = penalty
@@ -164,7 +160,7 @@ class KerasTrainer:
         epochs: int,
         seed: int,
     ) -> Fit:
-        self._reset(penalty, seed)
+        self.reset(penalty, seed)
         model = self.model
         rng = np.random.default_rng(seed)
         rows = np.asarray(train_idx, dtype=np.int64)
@@ -186,9 +182,9 @@ class KerasTrainer:
             restore=model.set_weights,
         )
 
-    def _epoch_function(self, model: keras.Model) -> Any:
+    def _epoch_function(self) -> Any:
         """``epoch(order) -> (sum of batch loss * batch size, correct predictions)``."""
-        optimizer, loss_fn = model.optimizer, model.loss
+        model, optimizer = self.model, self.optimizer
         variables = model.trainable_variables
         batch = self.settings.batch_size
         x, y = self.x, self.y
@@ -197,7 +193,7 @@ class KerasTrainer:
         def step(xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             with tf.GradientTape() as tape:
                 logits = model(xb, training=True)
-                loss = loss_fn(yb, logits) + tf.add_n(model.losses)
+                loss = self.loss_fn(yb, logits) + self.penalty_term()
             optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
             correct = tf.reduce_sum(tf.cast(tf.argmax(logits, 1) == yb, tf.int64))
             return loss * tf.cast(tf.shape(yb)[0], tf.float32), correct
@@ -224,40 +220,37 @@ class KerasTrainer:
         ]
         return np.concatenate(chunks)
 
-    @staticmethod
-    def _dense_layers(model: Any) -> list[Any]:
-        return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-
     def kernels(self, model: Any) -> list[np.ndarray]:
-        return [np.asarray(layer.kernel) for layer in self._dense_layers(model)]
+        return [np.asarray(w) for w in penalized_variables(model)]
 
     def save(self, model: Any, path: Path) -> Path:
         """Save as a plain Keras model whose layers carry Keras' own ``L1L2(l1, l2)`` of the
-        last fit, so it loads anywhere without regsearch."""
+        last fit (:func:`with_keras_penalty`), compiled with the trained Adam state, so it
+        loads and trains on anywhere without regsearch."""
         path = path.with_suffix(".keras")
-        n_features, hidden = self.x_np.shape[1], self.settings.hidden
-        export = build_model(n_features, hidden, self.n_classes, self.penalty)
+        export = with_keras_penalty(model, self.penalty)
         compile_model(export, self.settings.lr)
         export.set_weights(model.get_weights())
         optimizer = export.optimizer  # with the trained Adam state, as ``model.save`` keeps it
         optimizer.build(export.trainable_variables)
-        for target, source in zip(optimizer.variables, model.optimizer.variables, strict=True):
+        for target, source in zip(optimizer.variables, self.optimizer.variables, strict=True):
             target.assign(source)
         export.save(path)
         return path
 
-    def release(self) -> None:
-        """Nothing to free between fits: the one model is reused by the next fit."""
-
 
 class KerasBackend:
     name = "tf"
-    model_suffix = ".keras"
 
     def trainer(
-        self, x: np.ndarray, y: np.ndarray, n_classes: int, settings: TrainSettings
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        settings: TrainSettings,
+        model: ModelFactory,
     ) -> KerasTrainer:
-        return KerasTrainer(x, y, n_classes, settings)
+        return KerasTrainer(x, y, n_classes, settings, model)
 
     def versions(self) -> dict[str, str]:
         return {"tensorflow": tf.__version__, "keras": keras.__version__}

@@ -1,0 +1,125 @@
+"""The backend interfaces: a :class:`Backend` makes :class:`Trainer` objects, which train fresh
+models from a model factory and return :class:`Fit` results.
+
+A backend only trains and predicts; it never touches the Optuna trial. Metrics are computed by
+:mod:`regsearch.metrics` from the backend's logits, so both backends share one definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from regsearch.config import TrainSettings
+from regsearch.penalty import Penalty
+
+ModelFactory = Callable[[tuple[int, ...], int], Any]
+"""``(input_shape, n_classes) -> model``: a freshly initialised, unregularized model of the
+backend's framework (a ``keras.Model`` or a ``torch.nn.Module`` returning logits). Called once
+per fold and for the refit, after the framework's random state is seeded."""
+
+Fold = tuple[np.ndarray, np.ndarray]
+"""``(train_indices, validation_indices)`` into the training set."""
+
+
+@dataclass
+class Fit:
+    """The outcome of training one model.
+
+    Attributes:
+        model: the trained model, with the best epoch's weights restored when a validation part
+            was given (framework object; pass it back to the same trainer).
+        history: per-epoch curves with Keras' keys: ``loss`` (penalized training loss),
+            ``accuracy``, ``penalty`` (the penalty term at the epoch's end) and, with a
+            validation part, ``val_loss`` (penalized, the early-stopping quantity) and
+            ``val_accuracy``.
+        best_epoch: 1-based epoch whose weights the model holds.
+        fit_time: seconds spent training.
+        diverged: why training stopped on a non-finite loss, or ``None``.
+    """
+
+    model: Any
+    history: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int = 0
+    fit_time: float = 0.0
+    diverged: str | None = None
+
+
+class FoldParallel(Protocol):
+    """The optional capability of training several folds as one batched computation."""
+
+    def fit_folds(
+        self, folds: Sequence[Fold], penalty: Penalty, epochs: int, seeds: Sequence[int]
+    ) -> list[Fit]:
+        """One :class:`Fit` per fold, each exactly as :meth:`Trainer.fit` with its seed would
+        give it (up to float rounding): same initial weights, same batch order, its own early
+        stopping and divergence."""
+        ...
+
+
+class Trainer(Protocol):
+    """Trains fresh models of one architecture on one training set, held as framework tensors."""
+
+    fold_parallel: FoldParallel | None
+    """The batched path for this trainer's model, or ``None`` where folds train one at a time
+    (see :meth:`FoldParallel.fit_folds`)."""
+
+    def fit(
+        self,
+        train_idx: np.ndarray,
+        val_idx: np.ndarray | None,
+        penalty: Penalty,
+        epochs: int,
+        seed: int,
+    ) -> Fit:
+        """Train a freshly initialised model on the rows ``train_idx``.
+
+        With ``val_idx``, early stopping watches the penalized validation loss of those rows
+        (patience from the settings) and restores the best epoch's weights; without it, the
+        model trains for exactly ``epochs``.
+        """
+        ...
+
+    def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """Logits ``(n, n_classes)`` as float32 NumPy."""
+        ...
+
+    def kernels(self, model: Any) -> list[np.ndarray]:
+        """The penalized weights in Keras' layout (a dense kernel ``(in, out)``)."""
+        ...
+
+    def save(self, model: Any, path: Path) -> Path:
+        """Save the model in the framework's own format; returns the path written."""
+        ...
+
+
+class Backend(Protocol):
+    """A framework able to train models of a :data:`ModelFactory` with the regsearch penalty."""
+
+    name: str
+    """``tf`` or ``torch``"""
+
+    def trainer(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        settings: TrainSettings,
+        model: ModelFactory,
+    ) -> Trainer:
+        """A trainer of ``model`` for the rows of ``(x, y)``, converted to framework tensors
+        once."""
+        ...
+
+    def versions(self) -> dict[str, str]:
+        """The framework's package versions, for the study's records."""
+        ...
+
+    def download_mnist(self, data_dir: Path) -> str:
+        """Download MNIST into ``data_dir`` with the framework's own loader; returns a sentence
+        saying where the files went."""
+        ...

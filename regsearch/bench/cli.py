@@ -1,0 +1,129 @@
+"""``python -m regsearch.bench``: the tutorial training loop against regsearch's fold trainer.
+
+Same data, same model, same penalty, same epochs, one process, side by side. Prints seconds per
+epoch, the speed ratio, each path's accuracy on the MNIST test images, and the fraction of this
+machine's measured float32 matmul peak that regsearch reaches. The last line is machine-readable::
+
+    ratio=<x> peak_fraction=<y> acc_delta_pp=<z>
+
+with ``x`` = tutorial s/epoch / regsearch s/epoch, ``y`` = regsearch's GFLOP/s / matmul peak,
+``z`` = regsearch's test accuracy - the tutorial's, in percentage points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from regsearch.bench.probes import epoch_gflop, matmul_peak_gflops, memory_over_trials
+from regsearch.bench.tutorial import regsearch_trainer, tutorial_keras, tutorial_torch, whole_trial
+from regsearch.bench.workload import compare_with_skorch
+from regsearch.config import DATA_DIR_ENV, TrainSettings
+from regsearch.data import Dataset, load_dataset
+from regsearch.options import parse_hidden
+from regsearch.penalty import Penalty
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m regsearch.bench",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--backend", required=True, choices=("tf", "torch"))
+    parser.add_argument("--data-dir", default=os.environ.get(DATA_DIR_ENV, "data"))
+    parser.add_argument("--n-train", type=int, default=60000, help="first N training images")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=TrainSettings().batch_size,
+        help="regsearch's batch size (the tutorial loops keep theirs)",
+    )
+    parser.add_argument("--lr", type=float, default=TrainSettings().lr)
+    parser.add_argument("--hidden", default="128")
+    parser.add_argument("--l2", type=float, default=1e-4, help="penalty of both paths")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--memory-trials",
+        type=int,
+        default=0,
+        help="also run a study of this many trials and compare memory after 5 and after it",
+    )
+    parser.add_argument(
+        "--trial-folds",
+        type=int,
+        default=0,
+        help="also time a whole trial of this many folds, one by one and all at once (torch)",
+    )
+    parser.add_argument(
+        "--vs",
+        choices=("skorch",),
+        default=None,
+        help="also run workload W against skorch + GridSearchCV (pip install 'regsearch[bench]')",
+    )
+    # Measured here: batch 256 with lr 5e-3 reaches the CV accuracy of Keras' tutorial loop
+    # (batch 32, lr 1e-3) within W's 3 epochs, in a quarter of batch 32's time.
+    parser.add_argument(
+        "--w-batch-size", type=int, default=256, help="regsearch's batch size in workload W"
+    )
+    parser.add_argument("--w-lr", type=float, default=5e-3, help="regsearch's lr in workload W")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    full = load_dataset("mnist", Path(args.data_dir))
+    n = min(args.n_train, len(full.y_train))
+    ds = Dataset(
+        f"mnist[:{n}]", full.x_train[:n], full.y_train[:n], full.x_test, full.y_test, full.n_classes
+    )
+    settings = TrainSettings(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, hidden=parse_hidden(args.hidden)
+    )
+    penalty = Penalty(l2=args.l2)
+    print(
+        f"regsearch bench: {args.backend}, {ds.describe()}, {args.epochs} epoch(s), "
+        f"penalty {penalty.describe()}",
+        flush=True,
+    )
+    if args.backend == "torch":  # triton before TensorFlow; see regsearch.backends
+        tutorial = tutorial_torch(ds, settings, penalty, args.seed)
+    else:
+        tutorial = tutorial_keras(ds, settings, penalty, args.seed)
+    ours = regsearch_trainer(args.backend, ds, settings, penalty, args.seed)
+    peak = matmul_peak_gflops()
+    work = epoch_gflop(len(ds.y_train), ds.n_features, settings.hidden, ds.n_classes)
+    print(f"\nmatmul peak (float32, 2048x2048): {peak:.1f} GFLOP/s; one epoch = {work:.1f} GFLOP")
+    print(f"{'path':<34} {'s/epoch':>8} {'GFLOP/s':>8} {'test acc':>9}")
+    for t in (tutorial, ours):
+        print(
+            f"{t.name:<34} {t.seconds_per_epoch:8.3f} {work / t.seconds_per_epoch:8.1f} "
+            f"{t.test_accuracy:9.4f}"
+        )
+    ratio = tutorial.seconds_per_epoch / ours.seconds_per_epoch
+    peak_fraction = work / ours.seconds_per_epoch / peak
+    delta_pp = 100 * (ours.test_accuracy - tutorial.test_accuracy)
+    print(
+        f"\nregsearch is {ratio:.1f}x faster per epoch, at {100 * peak_fraction:.0f}% of the "
+        f"matmul peak; accuracy difference {delta_pp:+.2f} percentage points."
+    )
+    if args.trial_folds > 1 and args.backend != "torch":
+        print("(--trial-folds needs --backend torch: the fold-parallel trainer is PyTorch's)")
+    elif args.trial_folds > 1:
+        print("\n" + whole_trial(ds, settings, penalty, args.trial_folds, args.seed), flush=True)
+    if args.memory_trials > 5:
+        marks = memory_over_trials(args.backend, ds, args.memory_trials, args.seed)
+        last = args.memory_trials
+        print(
+            f"\nMemory: {marks[5]:.0f} MiB after 5 trials, {marks[last]:.0f} MiB after {last} "
+            f"({100 * (marks[last] / marks[5] - 1):+.1f}%)."
+        )
+    if args.vs == "skorch":
+        if args.backend != "torch":
+            print("(--vs skorch compares PyTorch code; it runs with the torch backend)")
+        compare_with_skorch(full, args.w_batch_size, args.w_lr, args.seed)
+    print(f"ratio={ratio:.2f} peak_fraction={peak_fraction:.3f} acc_delta_pp={delta_pp:.2f}")
+    return 0

@@ -1,0 +1,112 @@
+"""Measurements of the machine and of a process: matmul peak, an epoch's arithmetic, memory."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regsearch.config import TrainSettings
+from regsearch.data import Dataset
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """Best-of-``repeats`` float32 GFLOP/s of a ``size x size`` matmul (``2 n^3`` flops), with
+    torch when installed (its BLAS is the one training uses), else NumPy."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    matmul: Callable[[], object]
+    try:
+        import torch
+
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+
+        def matmul() -> object:
+            return torch.mm(ta, tb)
+
+    except ImportError:
+
+        def matmul() -> object:
+            return a @ b
+
+    matmul()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def epoch_gflop(n_rows: int, n_features: int, hidden: tuple[int, ...], n_classes: int) -> float:
+    """Arithmetic of one training epoch: ``6 * rows * sum(fan_in * fan_out)`` flops (a
+    multiply-add is 2 flops; the backward pass costs twice the forward)."""
+    sizes = [n_features, *hidden, n_classes]
+    macs = sum(a * b for a, b in itertools.pairwise(sizes))
+    return 6 * n_rows * macs / 1e9
+
+
+def resident_mib() -> float:
+    """This process's resident memory now (Linux ``/proc``; peak RSS elsewhere), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_over_trials(backend: str, ds: Dataset, trials: int, seed: int) -> dict[int, float]:
+    """Run a ``trials``-trial study (3 folds, 1 epoch, throwaway storage) and record the
+    resident memory after trials 5 and ``trials``: framework state must be released between
+    folds and trials, so the two should be close."""
+    import optuna
+
+    from regsearch.config import SearchSpace, StudyConfig
+    from regsearch.run.session import StudySession
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    folder = tempfile.mkdtemp(prefix="regsearch-bench-")
+    config = StudyConfig(
+        backend=backend,
+        folds=3,
+        trials=trials,
+        seed=seed,
+        pruner="none",
+        storage=f"sqlite:///{folder}/memory.db",
+        train=TrainSettings(epochs=1),
+        space=SearchSpace(),
+    )
+    session = StudySession.open(config, dataset=ds)
+    marks: dict[int, float] = {}
+
+    def record(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.number + 1 in (5, trials):
+            marks[trial.number + 1] = resident_mib()
+
+    session.optimize(_OnTrial(record))
+    shutil.rmtree(folder, ignore_errors=True)
+    return marks
+
+
+class _OnTrial:
+    """An observer that only hears of finished trials."""
+
+    def __init__(self, on_trial: Callable[[Any, Any], None]):
+        self.on_trial = on_trial
+
+    def on_fold(self, *args: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

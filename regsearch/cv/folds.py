@@ -1,0 +1,46 @@
+"""The cross-validation folds: computed once per study, identical for every trial."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from regsearch.backends.base import Fold
+from regsearch.errors import ConfigError, param
+
+__all__ = ["Fold", "folds_fingerprint", "make_folds"]
+
+
+def make_folds(y: np.ndarray, n_folds: int, seed: int) -> list[Fold]:
+    """Stratified k-fold splits of ``y``, shuffled once with ``seed``.
+
+    The same ``(y, n_folds, seed)`` always gives the same folds, so every trial (and every
+    resumed run) is scored on identical splits.
+
+    Raises:
+        ConfigError: if some class has fewer than ``n_folds`` members.
+    """
+    classes, counts = np.unique(y, return_counts=True)
+    if counts.min() < n_folds:
+        rare = classes[counts.argmin()]
+        raise ConfigError(
+            f"stratified {n_folds}-fold cross-validation needs at least {n_folds} examples of "
+            f"every class, but class {rare} has {counts.min()}. Use {param('folds')} "
+            f"{max(2, counts.min())} or fewer, or more data."
+        )
+    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return [
+        (train.astype(np.int64), val.astype(np.int64))
+        for train, val in splitter.split(np.zeros(len(y)), y)
+    ]
+
+
+def folds_fingerprint(folds: list[Fold]) -> str:
+    """A SHA-256 over every fold's validation indices (the train parts are their complements)."""
+    digest = hashlib.sha256()
+    for _, val in folds:
+        digest.update(np.asarray(val, dtype=np.int64).tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()

@@ -1,0 +1,164 @@
+"""Score one sampled configuration by k-fold cross-validation and record every fold.
+
+What is stored, and under which keys, is :mod:`regsearch.records`' business; the folds' order
+of training (one at a time, or all at once), reporting and pruning follow the study's
+:class:`~regsearch.cv.pruning.PruningPolicy`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import optuna
+
+from regsearch import records
+from regsearch.metrics import accuracy, cross_entropy
+from regsearch.penalty import Penalty, suggest_penalty, weight_stats
+from regsearch.seeds import fold_seed
+
+if TYPE_CHECKING:
+    from regsearch.backends import Fit, Trainer
+    from regsearch.config import StudyConfig
+    from regsearch.cv.folds import Fold
+    from regsearch.cv.pruning import PruningPolicy
+    from regsearch.data import Dataset
+    from regsearch.observe import Observer
+
+
+class CrossValidationObjective:
+    """``trial -> penalty -> train each fold -> record -> mean validation accuracy``.
+
+    A non-finite loss prunes the trial with the reason in ``state_reason``: pruned trials are
+    ranked below finished ones by Optuna's TPE sampler, so it learns to avoid the region, while
+    a failed trial would be ignored by it (and an exception would end ``study.optimize``).
+    """
+
+    def __init__(
+        self,
+        trainer: Trainer,
+        dataset: Dataset,
+        folds: list[Fold],
+        config: StudyConfig,
+        policy: PruningPolicy,
+        observer: Observer | None = None,
+    ):
+        self.trainer = trainer
+        self.dataset = dataset
+        self.folds = folds
+        self.config = config
+        self.policy = policy
+        self.observer = observer
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        penalty = (
+            Penalty() if records.is_baseline(trial) else suggest_penalty(trial, self.config.space)
+        )
+        trial.set_user_attr(records.PENALTY, penalty.kind)
+        trial.set_user_attr(records.WORKER, records.worker_id())
+        scores: list[float] = []
+        fit_times: list[float] = []
+        reusable = self._folds_of_killed_trial(trial)
+        batched = self._train_folds_at_once(
+            [i for i in range(len(self.folds)) if i not in reusable], penalty
+        )
+        for i, (train_idx, val_idx) in enumerate(self.folds):
+            if i in reusable:
+                # Finished by the killed trial this one retries: the same configuration, fold
+                # and seed train the same model, so its stored record stands.
+                scores.append(float(records.fold_value(trial.user_attrs, i, "test_accuracy")))
+                fit_times.append(float(records.fold_value(trial.user_attrs, i, "fit_time") or 0))
+                trial.report(self.policy.reported(scores), i)
+                continue
+            fit = batched.get(i) or self.trainer.fit(
+                train_idx,
+                val_idx,
+                penalty,
+                self.config.train.epochs,
+                fold_seed(self.config.seed, i),
+            )
+            if self.observer is not None:
+                self.observer.on_fold(trial.number, i, penalty, fit)
+            if fit.diverged is not None:
+                self._prune(
+                    trial,
+                    f"diverged in fold {i}: {fit.diverged} with penalty {penalty.describe()} "
+                    f"and lr {self.config.train.lr:g}",
+                )
+            score, fit_time = self._record_fold(trial, i, fit, val_idx)
+            scores.append(score)
+            fit_times.append(fit_time)
+            trial.report(self.policy.reported(scores), step=i)
+            if i + 1 < len(self.folds) and trial.should_prune():
+                self._prune(
+                    trial,
+                    f"pruned after fold {i}: acc {np.mean(scores):.4f} on "
+                    f"{i + 1} of {len(self.folds)} folds, worse than the other trials there",
+                )
+        summary = {
+            records.MEAN_SCORE: float(np.mean(scores)),
+            records.STD_SCORE: float(np.std(scores)),
+            records.MEAN_FIT_TIME: float(np.mean(fit_times)),
+            records.STD_FIT_TIME: float(np.std(fit_times)),
+        }
+        for key, value in summary.items():
+            trial.set_user_attr(key, value)
+        return summary[records.MEAN_SCORE]
+
+    def _record_fold(
+        self, trial: optuna.Trial, i: int, fit: Fit, val_idx: np.ndarray
+    ) -> tuple[float, float]:
+        """Score fold ``i``'s model on its validation rows and store the fold's record;
+        returns ``(accuracy, fit time)``."""
+        logits = self.trainer.predict_logits(fit.model, self.dataset.x_train[val_idx])
+        stats = weight_stats(self.trainer.kernels(fit.model))
+        y_val = self.dataset.y_train[val_idx]
+        score = accuracy(logits, y_val)
+        records.write_fold(
+            trial,
+            i,
+            {
+                "test_accuracy": score,
+                "test_loss": cross_entropy(logits, y_val),
+                "best_epoch": fit.best_epoch,
+                "fit_time": fit.fit_time,
+                "history": fit.history,
+                "weight_l1": stats.l1_norm,
+                "weight_l2": stats.l2_norm,
+                "weight_sparsity": stats.sparsity,
+            },
+        )
+        return score, fit.fit_time
+
+    @staticmethod
+    def _prune(trial: optuna.Trial, reason: str) -> None:
+        records.set_reason(trial, reason)
+        raise optuna.TrialPruned(reason)
+
+    def _train_folds_at_once(self, folds: list[int], penalty: Penalty) -> dict[int, Fit]:
+        """Train ``folds`` as one batched computation where the policy allows it (nothing is
+        pruned between folds) and the trainer can; else nothing here (one by one later)."""
+        batched = self.trainer.fold_parallel
+        if batched is None or not self.policy.folds_at_once or len(folds) < 2:
+            return {}
+        seeds = [fold_seed(self.config.seed, i) for i in folds]
+        fits = batched.fit_folds(
+            [self.folds[i] for i in folds], penalty, self.config.train.epochs, seeds
+        )
+        return dict(zip(folds, fits, strict=True))
+
+    def _folds_of_killed_trial(self, trial: optuna.Trial) -> list[int]:
+        """The folds a killed trial had finished, when ``trial`` is its retry.
+
+        Optuna's retry of a stale trial (``RetryFailedTrialCallback``) copies its user
+        attributes, the fold records included, and names it in ``system_attrs``; those folds
+        need no training again, so a crash costs at most the fold in progress (with folds
+        trained at once, all of the trial's folds are in progress together). They are recorded
+        in ``reused_folds``.
+        """
+        frozen = trial.study.get_trials(deepcopy=False)[trial.number]
+        if records.retry_of(frozen) is None:
+            return []
+        folds = [i for i in range(len(self.folds)) if records.has_fold(frozen.user_attrs, i)]
+        trial.set_user_attr(records.REUSED_FOLDS, folds)
+        return folds

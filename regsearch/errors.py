@@ -1,0 +1,85 @@
+"""Every exception regsearch raises, under one base class.
+
+Messages say what must hold, what was given and how to fix it. They name settings by their
+parameter names (``lambda_min``), marked with :func:`param`; the command line shows the same
+message with its flags instead (``--lambda-min``), through :meth:`RegsearchError.render`. So a
+Python user is never told to pass a flag, and a command-line user never sees a Python name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_PARAM = re.compile(r"\x1d([a-z_]+)\x1d")  # ASCII group separator: never in a real message
+
+
+def param(name: str) -> str:
+    """Mark the setting ``name`` (a :class:`~regsearch.config.StudyConfig` field, or one of
+    its ``space``/``train`` fields) in a message, to be shown as a parameter or as a flag."""
+    return f"\x1d{name}\x1d"
+
+
+class RegsearchError(Exception):
+    """Base of regsearch's errors; ``str(error)`` names settings as Python parameters."""
+
+    exit_code = 1
+    """The command line's exit status for this error: 2 for refused input, 1 for a failure."""
+
+    def render(self, name_of: Callable[[str], str] = lambda name: name) -> str:
+        """The message, each marked setting written as ``name_of(parameter)``."""
+        text = super().__str__()
+        return _PARAM.sub(lambda match: name_of(match.group(1)), text)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class InputError(RegsearchError):
+    """Refused input: nothing was trained or stored."""
+
+    exit_code = 2
+
+
+class ConfigError(InputError, ValueError):
+    """A setting is invalid; the message says what must hold and how to fix it."""
+
+
+class DataError(InputError, ValueError):
+    """A data file is missing or malformed; the message names the file and what is wrong."""
+
+
+class BackendUnavailable(InputError, ImportError):
+    """The framework of the requested backend is not installed; the message has the fix."""
+
+
+class StudyMismatch(InputError, ValueError):
+    """A stored study was created with other settings; the message lists the differences."""
+
+
+class NothingToRefit(RegsearchError, RuntimeError):
+    """Every trial diverged or was pruned, so no configuration can be retrained."""
+
+
+class RefitError(RegsearchError, RuntimeError):
+    """The refit diverged although the configuration's folds did not."""
+
+
+class WorkerFailed(RegsearchError, RuntimeError):
+    """A worker process exited with an error."""
+
+
+class RefitElsewhere(RegsearchError, RuntimeError):
+    """Another worker has claimed the refit of the chosen configuration (not an error: the
+    command line exits 0)."""
+
+    exit_code = 0
+
+
+class SurplusTrial(RegsearchError, RuntimeError):
+    """A trial started by one worker too many; failed at once, never counted."""
+
+
+class StorageFailed(RegsearchError, RuntimeError):
+    """The storage stopped accepting reads or writes mid-run; the message has the database's
+    own words, the fix, and what is kept."""

@@ -1,0 +1,148 @@
+"""Text tables of stored studies for a terminal, and the rows as CSV or JSON for pandas."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from regsearch import records
+from regsearch.penalty import Penalty, lambda_cell
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (terminal escape sequences) shown escaped, so a
+    stored name cannot drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def study_rows(storage: Any) -> list[dict[str, Any]]:
+    """One row per study: name, backend, dataset, trial counts, best CV score, test result."""
+    rows = []
+    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        study = optuna.load_study(study_name=summary.study_name, storage=storage)
+        counts = {state: 0 for state in TrialState}
+        for trial in study.get_trials(deepcopy=False):
+            counts[trial.state] += 1
+        config = records.study_config(study)
+        complete = counts[TrialState.COMPLETE]
+        refit = records.refit_record(study)
+        rows.append(
+            {
+                "study": summary.study_name,
+                "backend": config.get("backend"),
+                "dataset": study.user_attrs.get(records.DATASET_SUMMARY, config.get("dataset")),
+                "complete": complete,
+                "pruned": counts[TrialState.PRUNED],
+                "failed": counts[TrialState.FAIL],
+                "running": counts[TrialState.RUNNING],
+                "best_mean_test_accuracy": study.best_value if complete else None,
+                "chosen_trial": refit.get("trial_number"),
+                "test_accuracy": refit.get("test_accuracy"),
+            }
+        )
+    return rows
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    return out.getvalue()
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    """A JSON array of records; ``nan`` becomes ``null`` (JSON has no NaN)."""
+
+    def clean(value: Any) -> Any:
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+
+    return json.dumps([{k: clean(v) for k, v in row.items()} for row in rows], indent=1)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, float):
+        return f"{value:.4f}" if 1e-3 <= abs(value) < 1e4 else f"{value:.2e}" if value else "0"
+    return printable(str(value))
+
+
+def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
+    """A plain aligned text table of ``columns``."""
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def study_table(study: optuna.Study, rows: list[dict[str, Any]]) -> str:
+    """The trials table and the chosen configuration, for a terminal."""
+    folds = records.study_folds(study)
+    compact = []
+    for row in rows:
+        scores = [row.get(records.fold_key(i, "test_accuracy")) for i in range(folds)]
+        epochs = [row.get(records.fold_key(i, "best_epoch")) for i in range(folds)]
+        mean, std = row[records.MEAN_SCORE], row[records.STD_SCORE]
+        compact.append(
+            {
+                "trial": row["trial"],
+                "state": row["state"].lower(),
+                "penalty": row["param_penalty"],
+                "l1": lambda_cell(row["param_l1"]),
+                "l2": lambda_cell(row["param_l2"]),
+                "fold accuracies": " ".join("-" if s is None else f"{s:.4f}" for s in scores),
+                "mean ± std": "-" if mean is None else f"{mean:.4f} ± {std:.4f}",
+                "rank": row["rank_test_accuracy"],
+                "best epochs": ",".join("-" if e is None else str(e) for e in epochs),
+                "fit s": None
+                if row[records.MEAN_FIT_TIME] is None
+                else f"{row[records.MEAN_FIT_TIME]:.1f}",
+                "reason": row[records.REASON]
+                or ("baseline, no penalty" if row["baseline"] else ""),
+            }
+        )
+    name = printable(study.study_name)
+    lines = [f"Study {name!r}: {study.user_attrs.get(records.DATASET_SUMMARY, '')}", ""]
+    lines.append(table(compact, list(compact[0]) if compact else ["trial"]))
+    lines.append("")
+    lines += chosen_lines(study)
+    return "\n".join(lines)
+
+
+def chosen_lines(study: optuna.Study) -> list[str]:
+    """The selection rule, the chosen configuration and the test results, as sentences."""
+    selection = records.selection_record(study)
+    refit, baseline = records.refit_record(study), records.baseline_refit_record(study)
+    if not refit:
+        return ["No refit yet: the study has not finished (rerun the study command to finish)."]
+    lines = []
+    if selection:
+        lines.append(
+            f"Selection rule: {selection['rule']} (best trial {selection['best_trial']}, "
+            f"one-standard-error choice {selection['one_se_trial']})."
+        )
+    lambdas = Penalty(refit.get("l1", 0.0), refit.get("l2", 0.0)).lambdas(".3g")
+    lines.append(
+        f"Chosen: trial {refit['trial_number']} ({refit['penalty']}{', ' if lambdas else ''}"
+        f"{lambdas}), CV accuracy {refit['cv_accuracy']:.4f}, refit for {refit['epochs']} "
+        f"epochs: test accuracy {refit['test_accuracy']:.4f}."
+    )
+    if baseline:
+        lines.append(
+            f"Baseline: trial {baseline['trial_number']}, CV accuracy "
+            f"{baseline['cv_accuracy']:.4f}: test accuracy {baseline['test_accuracy']:.4f}."
+        )
+    return lines

@@ -1,0 +1,144 @@
+"""What the study command prints: a line per finished trial, and the closing summary."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING
+
+from optuna.trial import FrozenTrial, TrialState
+
+from regsearch import records
+from regsearch.penalty import Penalty, lambda_cell
+
+if TYPE_CHECKING:
+    import optuna
+
+    from regsearch.config import StudyConfig
+    from regsearch.run import StudyResult
+
+
+def trial_line(trial: FrozenTrial) -> str:
+    """One line for a finished trial: number, penalty, lambdas, score or reason, time."""
+    seconds = trial.duration.total_seconds() if trial.duration else 0.0
+    penalty = records.penalty_of(trial)
+    head = (
+        f"trial {trial.number:>3}  {records.penalty_kind(trial):<6} "
+        f"l1={lambda_cell(penalty.l1):<9} l2={lambda_cell(penalty.l2):<9}"
+    )
+    if trial.state == TrialState.COMPLETE:
+        mean = trial.user_attrs[records.MEAN_SCORE]
+        std = trial.user_attrs[records.STD_SCORE]
+        tail = "  (baseline, no penalty)" if records.is_baseline(trial) else ""
+        return f"{head}  acc {mean:.4f} ± {std:.4f}  {seconds:6.1f} s{tail}"
+    reason = records.reason(trial) or trial.state.name.lower()
+    return f"{head}  {reason}  ({seconds:.1f} s)"
+
+
+def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:
+    """The closing table: best trials, baseline, chosen configuration, test results, commands."""
+    from regsearch.run.storage import redact_url
+
+    study = result.study
+    completed = sorted(
+        study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
+        key=lambda t: -(t.value or 0.0),
+    )
+    n_pruned = len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
+    n_failed = len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+    lines = [
+        "",
+        f"Study {study.study_name!r}: {len(completed)} complete, {n_pruned} pruned, "
+        f"{n_failed} failed trials; score = mean validation accuracy over {config.folds} folds.",
+        "",
+        f"{'rank':>4}  {'trial':>5}  {'penalty':<6} {'l1':>12} {'l2':>12}  "
+        f"{'accuracy':>16}  {'best epochs'}",
+    ]
+    for rank, t in enumerate(completed[:top], start=1):
+        epochs = records.fold_values(t.user_attrs, "best_epoch", config.folds)
+        penalty = records.penalty_of(t)
+        lines.append(
+            f"{rank:>4}  {t.number:>5}  {t.user_attrs.get(records.PENALTY, '?'):<6} "
+            f"{lambda_cell(penalty.l1):>12} {lambda_cell(penalty.l2):>12}"
+            f"  {t.value:.4f} ± {t.user_attrs[records.STD_SCORE]:.4f}  "
+            f"{','.join(str(e) for e in epochs)}"
+        )
+    chosen, baseline = result.chosen, result.baseline
+    lines.append("")
+    if baseline is not None:
+        rank = next(i for i, t in enumerate(completed, 1) if t.number == baseline.trial_number)
+        lines.append(
+            f"Baseline (no penalty): trial {baseline.trial_number}, CV accuracy "
+            f"{baseline.cv_accuracy:.4f}, rank {rank} of {len(completed)}."
+        )
+    chosen_penalty = Penalty(chosen.l1, chosen.l2)
+    penalty_text = (
+        "no penalty: regularization did not beat the unregularized baseline"
+        if chosen.penalty == "none"
+        else ", ".join(filter(None, (chosen.penalty, chosen_penalty.lambdas(".3g"))))
+    )
+    rule = "" if config.select == "best" else ", by the one-standard-error rule"
+    lines.append(
+        f"Chosen{rule}: trial {chosen.trial_number} ({penalty_text}), CV accuracy "
+        f"{chosen.cv_accuracy:.4f}; refit on all training data for {chosen.epochs} epochs."
+    )
+    lines.append(
+        f"Test accuracy: chosen {chosen.test_accuracy:.4f} (loss {chosen.test_loss:.4f})"
+        + (
+            f", baseline {baseline.test_accuracy:.4f} (loss {baseline.test_loss:.4f})"
+            if baseline is not None
+            else ""
+        )
+        + "."
+    )
+    if baseline is not None and baseline.trial_number != chosen.trial_number:
+        lines.append(gain_over_baseline(study, chosen.trial_number, baseline.trial_number))
+    chosen_epochs = records.fold_values(
+        study.trials[chosen.trial_number].user_attrs, "best_epoch", config.folds
+    )
+    if all(e == config.train.epochs for e in chosen_epochs):
+        lines.append(
+            f"Every fold of the chosen configuration was still improving at epoch "
+            f"{config.train.epochs}; a larger --epochs may find a better model."
+        )
+    if chosen.model_path:
+        lines.append(f"Model saved to {chosen.model_path}")
+    storage = redact_url(config.storage)
+    name = shlex.quote(study.study_name)
+    lines += [
+        "",
+        "Inspect the study:",
+        f"  python -m regsearch.inspect --storage {storage} --study {name}",
+        f"  python -m regsearch.report --storage {storage} --study {name}",
+        f"  optuna-dashboard {storage}",
+    ]
+    return "\n".join(lines)
+
+
+def gain_over_baseline(study: optuna.Study, chosen: int, baseline: int) -> str:
+    """The chosen configuration's CV gain over the baseline, against the fold noise.
+
+    The noise is the standard error of the per-fold differences (paired: both trials use the
+    same folds), ``std(diff) / sqrt(k)``.
+    """
+    a, b = study.trials[chosen].user_attrs, study.trials[baseline].user_attrs
+    folds = records.study_folds(study) or len(records.fold_scores(study.trials[chosen]))
+    diffs = [
+        x - y
+        for x, y in zip(
+            records.fold_values(a, "test_accuracy", folds),
+            records.fold_values(b, "test_accuracy", folds),
+            strict=True,
+        )
+        if x is not None and y is not None
+    ]
+    gain = sum(diffs) / len(diffs)
+    se = (sum((d - gain) ** 2 for d in diffs) / len(diffs)) ** 0.5 / len(diffs) ** 0.5
+    verdict = (
+        "larger than the fold-to-fold noise"
+        if abs(gain) > 2 * se
+        else "within the fold-to-fold noise: regularization made no clear difference"
+    )
+    return (
+        f"Gain over the baseline: {100 * gain:+.2f} percentage points of CV accuracy "
+        f"(paired standard error {100 * se:.2f}), {verdict}."
+    )

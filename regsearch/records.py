@@ -1,0 +1,166 @@
+"""The stored study's schema: every key regsearch writes into Optuna's storage, and how to read
+it back. Nothing else spells a key.
+
+Trials (user attributes, scikit-learn ``cv_results_`` names, as optuna-integration's
+``OptunaSearchCV`` stores them, so optuna-dashboard and pandas read them directly):
+
+- per fold ``i``: ``split{i}_test_accuracy``, ``split{i}_test_loss``, ``split{i}_best_epoch``,
+  ``split{i}_fit_time``, ``split{i}_history``, ``split{i}_weight_l1``, ``split{i}_weight_l2``,
+  ``split{i}_weight_sparsity`` (``test`` is the fold's validation part, as in scikit-learn);
+- per trial: ``mean_test_accuracy``, ``std_test_accuracy``, ``mean_fit_time``,
+  ``std_fit_time``, ``penalty``, ``baseline``, ``worker``, ``state_reason``, ``reused_folds``.
+
+Studies (user attributes): ``config``, ``dataset_fingerprint``, ``folds_fingerprint``,
+``dataset_summary``, ``versions``, ``metric``, ``selection``, ``refit``, ``baseline_refit``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import TYPE_CHECKING, Any
+
+from regsearch.penalty import Penalty
+
+if TYPE_CHECKING:
+    import optuna
+    from optuna.trial import FrozenTrial
+
+# Trial keys.
+BASELINE = "baseline"
+"""Marks the study's enqueued unregularized baseline trial."""
+PENALTY = "penalty"
+"""The penalty type the trial trained with: ``none``, ``l1``, ``l2`` or ``l1_l2``."""
+REASON = "state_reason"
+"""Why a trial was pruned or failed (divergence, the pruner, a surplus trial)."""
+WORKER = "worker"
+"""``host:pid`` of the process that ran the trial."""
+REUSED_FOLDS = "reused_folds"
+"""Folds a retry took over from the killed trial it repeats."""
+MEAN_SCORE = "mean_test_accuracy"
+STD_SCORE = "std_test_accuracy"
+MEAN_FIT_TIME = "mean_fit_time"
+STD_FIT_TIME = "std_fit_time"
+RETRY_OF = "failed_trial"
+"""System attribute Optuna's ``RetryFailedTrialCallback`` writes on a retry (its reader is
+flagged experimental, so regsearch reads the key)."""
+
+FOLD_FIELDS = (
+    "test_accuracy",
+    "test_loss",
+    "best_epoch",
+    "fit_time",
+    "history",
+    "weight_l1",
+    "weight_l2",
+    "weight_sparsity",
+)
+"""What is recorded of every fold, as ``split{i}_<field>``."""
+
+# Study keys.
+CONFIG = "config"
+DATASET_FINGERPRINT = "dataset_fingerprint"
+FOLDS_FINGERPRINT = "folds_fingerprint"
+DATASET_SUMMARY = "dataset_summary"
+VERSIONS = "versions"
+METRIC = "metric"
+METRIC_TEXT = "mean_test_accuracy (mean validation accuracy over the folds)"
+SELECTION = "selection"
+"""``{rule, chosen_trial, best_trial, one_se_trial}``."""
+REFIT = "refit"
+"""The chosen configuration's refit and test; written last, so its presence means "done"."""
+BASELINE_REFIT = "baseline_refit"
+
+
+def fold_key(fold: int, field: str) -> str:
+    """``split{fold}_{field}``, scikit-learn's name of a per-split result."""
+    return f"split{fold}_{field}"
+
+
+def write_fold(trial: optuna.Trial, fold: int, record: dict[str, Any]) -> None:
+    """Store one fold's results (keys from :data:`FOLD_FIELDS`) in the trial."""
+    for field, value in record.items():
+        if field not in FOLD_FIELDS:
+            raise KeyError(f"{field!r} is not a fold field; fold fields: {FOLD_FIELDS}")
+        trial.set_user_attr(fold_key(fold, field), value)
+
+
+def fold_value(attrs: dict[str, Any], fold: int, field: str) -> Any:
+    """Fold ``fold``'s ``field`` from a trial's user attributes, or ``None``."""
+    return attrs.get(fold_key(fold, field))
+
+
+def fold_values(attrs: dict[str, Any], field: str, folds: int) -> list[Any]:
+    """``field`` of folds ``0..folds-1`` (``None`` where a fold has none)."""
+    return [attrs.get(fold_key(i, field)) for i in range(folds)]
+
+
+def has_fold(attrs: dict[str, Any], fold: int) -> bool:
+    """Whether fold ``fold`` was finished and recorded (score and fit time)."""
+    return all(fold_key(fold, f) in attrs for f in ("test_accuracy", "fit_time"))
+
+
+def fold_scores(trial: FrozenTrial) -> list[float]:
+    """The validation accuracies of the folds the trial finished, in fold order."""
+    scores = []
+    for i in range(len(trial.user_attrs)):
+        value = fold_value(trial.user_attrs, i, "test_accuracy")
+        if value is None:
+            break
+        scores.append(float(value))
+    return scores
+
+
+def is_baseline(trial: FrozenTrial | optuna.Trial) -> bool:
+    return bool(trial.user_attrs.get(BASELINE, False))
+
+
+def reason(trial: FrozenTrial) -> str | None:
+    return trial.user_attrs.get(REASON)
+
+
+def set_reason(trial: optuna.Trial, text: str) -> None:
+    trial.set_user_attr(REASON, text)
+
+
+def penalty_of(trial: FrozenTrial) -> Penalty:
+    """The penalty a trial used (the baseline's is ``Penalty()``)."""
+    return Penalty(l1=float(trial.params.get("l1", 0.0)), l2=float(trial.params.get("l2", 0.0)))
+
+
+def penalty_kind(trial: FrozenTrial) -> str:
+    """The stored penalty type, else the sampled one, else ``?``."""
+    return str(trial.user_attrs.get(PENALTY, trial.params.get("penalty", "?")))
+
+
+def retry_of(trial: FrozenTrial) -> int | None:
+    """The number of the killed trial that ``trial`` retries, or ``None``."""
+    value = trial.system_attrs.get(RETRY_OF)
+    return None if value is None else int(value)
+
+
+def worker_id() -> str:
+    """``host:pid`` of this process: the value of :data:`WORKER` (and of a refit claim)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def study_config(study: optuna.Study) -> dict[str, Any]:
+    return dict(study.user_attrs.get(CONFIG, {}))
+
+
+def study_folds(study: optuna.Study) -> int:
+    """The stored number of folds (0 for a study without regsearch's records)."""
+    return int(study_config(study).get("folds", 0))
+
+
+def refit_record(study: optuna.Study) -> dict[str, Any]:
+    """The stored refit of the chosen configuration (empty until the study is finished)."""
+    return dict(study.user_attrs.get(REFIT) or {})
+
+
+def baseline_refit_record(study: optuna.Study) -> dict[str, Any]:
+    return dict(study.user_attrs.get(BASELINE_REFIT) or {})
+
+
+def selection_record(study: optuna.Study) -> dict[str, Any]:
+    return dict(study.user_attrs.get(SELECTION) or {})

@@ -1,0 +1,210 @@
+"""A study opened on its storage, ready to run trials: the data, the folds, the trainer, and the
+loop that runs trials until the study has enough, safely beside other workers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from regsearch import interrupt, records
+from regsearch.backends import Backend, ModelFactory, Trainer, get_backend
+from regsearch.config import StudyConfig
+from regsearch.cv.folds import Fold, folds_fingerprint, make_folds
+from regsearch.cv.objective import CrossValidationObjective
+from regsearch.cv.pruning import PruningPolicy
+from regsearch.data import Dataset, load_dataset
+from regsearch.errors import SurplusTrial
+from regsearch.models import model_factory
+from regsearch.observe import Observer, Observers
+from regsearch.run.provenance import create_or_resume
+from regsearch.run.storage import fail_stale_trials, open_storage
+from regsearch.seeds import sampler_seed
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+"""Trial states that count towards ``trials``; failed trials are retried instead."""
+
+Log = Callable[[str], None]
+
+
+def _silent(message: str) -> None:
+    pass
+
+
+@dataclass
+class StudySession:
+    """An opened (created or verified) study with its data and folds, ready to run trials.
+
+    :func:`regsearch.run_study` is ``open``, ``optimize`` (in this process or in worker
+    processes), then :func:`regsearch.run.refit_once.refit_once`.
+    """
+
+    config: StudyConfig
+    backend: Backend
+    model: ModelFactory
+    dataset: Dataset
+    folds: list[Fold]
+    study: optuna.Study
+    log: Log
+    storage: optuna.storages.RDBStorage
+
+    @classmethod
+    def open(
+        cls,
+        config: StudyConfig,
+        *,
+        backend: Backend | None = None,
+        dataset: Dataset | None = None,
+        log: Log = _silent,
+        worker: int = 0,
+    ) -> StudySession:
+        """Load the data, compute the folds, then create the study or verify the stored one.
+
+        ``worker`` (0, 1, ...) numbers the processes sharing one study: each needs its own
+        sampler seed (:func:`regsearch.seeds.sampler_seed`).
+        """
+        if backend is None:
+            backend = get_backend(config.backend)
+        if dataset is None:
+            dataset = load_dataset(
+                config.dataset, config.data_dir, download=_downloader(backend, log)
+            )
+        log(f"Data: {dataset.describe()}.")
+        folds = make_folds(dataset.y_train, config.folds, config.seed)
+        identity: dict[str, Any] = {
+            records.CONFIG: config.identity(),
+            records.DATASET_FINGERPRINT: dataset.fingerprint(),
+            records.FOLDS_FINGERPRINT: folds_fingerprint(folds),
+        }
+        storage = open_storage(config.storage, config.heartbeat_interval, config.grace_period)
+        sampler = optuna.samplers.TPESampler(seed=sampler_seed(config.seed, worker))
+        pruner = PruningPolicy(config.pruner, config.folds).pruner()
+        study = create_or_resume(config, storage, identity, backend, dataset, sampler, pruner)
+        model = model_factory(backend.name, config.train)
+        session = cls(config, backend, model, dataset, folds, study, log, storage)
+        session.sweep_stale_trials()
+        return session
+
+    @cached_property
+    def trainer(self) -> Trainer:
+        data = self.dataset
+        return self.backend.trainer(
+            data.x_train, data.y_train, data.n_classes, self.config.train, self.model
+        )
+
+    def finished_trials(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=FINISHED))
+
+    def optimize(self, observer: Observer | None = None) -> int:
+        """Run trials until the study has ``config.trials`` finished ones; returns how many
+        trials this call ran. Safe to call from several processes at once.
+
+        ``observer`` hears of every fold and every finished trial."""
+        config, study = self.config, self.study
+        observer = observer or Observers()
+        finished = self.finished_trials()
+        if finished:
+            self.log(f"Resuming: {finished} of {config.trials} trials are already finished.")
+        if config.trials - finished <= 0:
+            return 0
+        objective = CrossValidationObjective(
+            self.trainer,
+            self.dataset,
+            self.folds,
+            config,
+            PruningPolicy(config.pruner, config.folds),
+            observer,
+        )
+        ran: list[int] = []
+        callbacks: list[Callable[[optuna.Study, FrozenTrial], None]] = [
+            # Running trials count too, so that several workers do not overshoot the target.
+            optuna.study.MaxTrialsCallback(config.trials, states=(*FINISHED, TrialState.RUNNING)),
+            lambda _study, trial: ran.append(trial.number),
+            observer.on_trial,
+        ]
+        waiting_said = False
+        while (missing := config.trials - self.finished_trials()) > 0:
+            running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            if running < missing:
+                study.optimize(
+                    self._unless_surplus(objective),
+                    n_trials=missing - running,
+                    callbacks=callbacks,
+                    gc_after_trial=True,
+                    catch=(SurplusTrial,),
+                )
+                self.sweep_stale_trials()
+                continue
+            # The rest is running in other workers. Wait for them: if one dies, its trial
+            # turns stale after the grace period and its retry is run here.
+            if not waiting_said:
+                self.log(
+                    f"Waiting for {running} trial(s) running in other workers "
+                    f"({config.trials - missing} of {config.trials} finished)."
+                )
+                waiting_said = True
+            self._wait(min(config.heartbeat_interval, 5))
+            self.sweep_stale_trials()
+        return len(ran)
+
+    def _unless_surplus(
+        self, objective: Callable[[optuna.Trial], float]
+    ) -> Callable[[optuna.Trial], float]:
+        """``objective``, but a trial that would go beyond ``config.trials`` fails at once.
+
+        Workers that start a trial at the same moment each see room for one more (Optuna's
+        ``MaxTrialsCallback`` has the same race). Trial numbers are handed out atomically by
+        the storage, so the trial whose earlier trials (all but failed ones) already reach the
+        target is the surplus one; it fails with its reason and is not counted.
+        """
+
+        def guarded(trial: optuna.Trial) -> float:
+            earlier = [
+                t
+                for t in self.study.get_trials(deepcopy=False)
+                if t.number < trial.number and t.state != TrialState.FAIL
+            ]
+            if len(earlier) >= self.config.trials:
+                reason = (
+                    f"not run: trials 0-{trial.number - 1} already fill the study's "
+                    f"{self.config.trials} (another worker started one at the same moment)"
+                )
+                records.set_reason(trial, reason)
+                raise SurplusTrial(reason)
+            return objective(trial)
+
+        return guarded
+
+    @staticmethod
+    def _wait(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            interrupt.check()
+            time.sleep(0.2)
+
+    def sweep_stale_trials(self) -> None:
+        stale = fail_stale_trials(self.study)
+        if stale:
+            self.log(
+                f"Trial(s) {', '.join(map(str, stale))} were left running by a worker that "
+                f"stopped sending heartbeats {self.config.grace_period} s ago: marked failed, "
+                "and each configuration is queued once more."
+            )
+
+    def complete_trials(self) -> list[FrozenTrial]:
+        return self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def _downloader(backend: Backend, log: Log) -> Callable[[Any], str]:
+    def download(data_dir: Any) -> str:
+        log(f"MNIST is not in {data_dir}; downloading it with the {backend.name} backend's loader.")
+        where = backend.download_mnist(data_dir)
+        log(where)
+        return where
+
+    return download

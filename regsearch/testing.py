@@ -1,0 +1,278 @@
+"""Testing helpers, for regsearch's own tests and for whoever writes a backend or a model.
+
+- :class:`FakeBackend`: a deterministic, framework-free backend for testing the orchestration.
+  Its "model" is a ridge-regression classifier solved in closed form (so accuracy really
+  depends on the data and on ``l2``); ``l1`` above ``diverge_above`` simulates a diverging run.
+- :func:`synthetic_dataset`: tiny separable blobs in [0, 1].
+- :func:`check_backend`: the contract every backend keeps (like scikit-learn's
+  ``check_estimator``): each check in :data:`BACKEND_CHECKS` raises ``AssertionError`` with
+  what went wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regsearch.backends.base import Backend, Fit, FoldParallel, ModelFactory, Trainer
+from regsearch.config import TrainSettings
+from regsearch.data import Dataset
+from regsearch.metrics import accuracy, cross_entropy
+from regsearch.penalty import Penalty
+
+
+def synthetic_dataset(
+    n_train: int = 240, n_test: int = 60, n_classes: int = 3, seed: int = 0
+) -> Dataset:
+    """Separable blobs in [0, 1], 8 features: a tiny stand-in for images."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0.2, 0.8, size=(n_classes, 8))
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        y = np.arange(n) % n_classes
+        x = np.clip(centers[y] + rng.normal(0, 0.3, size=(n, 8)), 0, 1).astype(np.float32)
+        return x, y.astype(np.int64)
+
+    x_train, y_train = draw(n_train)
+    x_test, y_test = draw(n_test)
+    return Dataset("synthetic", x_train, y_train, x_test, y_test, n_classes=n_classes)
+
+
+@dataclass
+class Call:
+    train_idx: np.ndarray
+    val_idx: np.ndarray | None
+    penalty: Penalty
+    epochs: int
+    seed: int
+
+
+@dataclass
+class FakeTrainer:
+    x: np.ndarray
+    y: np.ndarray
+    n_classes: int
+    settings: TrainSettings
+    diverge_above: float = 1e9
+    batched: bool = True
+    calls: list[Call] = field(default_factory=list)
+    batched_calls: int = 0
+
+    @property
+    def fold_parallel(self) -> FoldParallel | None:
+        return self if self.batched else None
+
+    def fit(
+        self,
+        train_idx: np.ndarray,
+        val_idx: np.ndarray | None,
+        penalty: Penalty,
+        epochs: int,
+        seed: int,
+    ) -> Fit:
+        self.calls.append(
+            Call(
+                np.array(train_idx),
+                None if val_idx is None else np.array(val_idx),
+                penalty,
+                epochs,
+                seed,
+            )
+        )
+        if penalty.l1 > self.diverge_above:
+            return Fit(
+                model=None,
+                history={"loss": [float("nan")]},
+                diverged="training loss became nan in epoch 1",
+            )
+        x = np.hstack([self.x[train_idx], np.ones((len(train_idx), 1))])
+        targets = np.eye(self.n_classes)[self.y[train_idx]]
+        ridge = penalty.l2 * len(train_idx) + 1e-6
+        w = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ targets)
+        best = min(epochs, 2)
+        losses = [1.0 / (e + 1) for e in range(epochs)]
+        penalty_term = penalty.value([w[:-1]])
+        history = {"loss": losses, "accuracy": [0.5] * epochs, "penalty": [penalty_term] * epochs}
+        if val_idx is not None:
+            history.update(val_loss=losses, val_accuracy=[0.5] * epochs)
+        return Fit(model=w, history=history, best_epoch=best, fit_time=0.01)
+
+    def fit_folds(
+        self,
+        folds: Any,
+        penalty: Penalty,
+        epochs: int,
+        seeds: Any,
+    ) -> list[Fit]:
+        """The batched path's contract, computed fold by fold; counted in ``batched_calls``."""
+        self.batched_calls += 1
+        return [
+            self.fit(train, val, penalty, epochs, seed)
+            for (train, val), seed in zip(folds, seeds, strict=True)
+        ]
+
+    def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.hstack([x, np.ones((len(x), 1))]) @ model)
+
+    def kernels(self, model: Any) -> list[np.ndarray]:
+        return [model[:-1]]
+
+    def save(self, model: Any, path: Path) -> Path:
+        path = path.with_suffix(".npy")
+        np.save(path, model)
+        return path
+
+
+@dataclass
+class FakeBackend:
+    """A :class:`~regsearch.backends.Backend` whose trainers are :class:`FakeTrainer`; it
+    keeps them in ``trainers`` for inspection. ``batched=False`` disables the fold-parallel
+    path."""
+
+    name: str = "torch"
+    diverge_above: float = 1e9
+    batched: bool = True
+    trainers: list[FakeTrainer] = field(default_factory=list)
+
+    def trainer(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        n_classes: int,
+        settings: TrainSettings,
+        model: ModelFactory,
+    ) -> FakeTrainer:
+        trainer = FakeTrainer(x, y, n_classes, settings, self.diverge_above, self.batched)
+        self.trainers.append(trainer)
+        return trainer
+
+    def versions(self) -> dict[str, str]:
+        return {"fake": "1"}
+
+    def download_mnist(self, data_dir: Path) -> str:
+        raise OSError("offline")
+
+
+# The backend contract. Each check makes its own trainers on synthetic data.
+
+CHECK_DATA = synthetic_dataset(n_train=300, n_test=90)
+
+
+def _trainer(backend: Backend, model: ModelFactory | None, **settings: Any) -> Trainer:
+    from regsearch.models import model_factory
+
+    train = TrainSettings(**{"epochs": 4, "batch_size": 32, "lr": 1e-2, **settings})
+    data = CHECK_DATA
+    factory = model or model_factory(backend.name, train)
+    return backend.trainer(data.x_train, data.y_train, data.n_classes, train, factory)
+
+
+def check_fit_learns_restores_best_epoch_and_is_deterministic(
+    backend: Backend, model: ModelFactory | None = None
+) -> None:
+    """A fit learns, keeps the best epoch's weights (their penalized validation loss is the
+    history's minimum), and the same seed repeats it exactly while another seed differs."""
+    data, penalty = CHECK_DATA, Penalty(l2=1e-3)
+    trainer = _trainer(backend, model, epochs=6, patience=1)
+    train, val = np.arange(0, 240), np.arange(240, 300)
+    fit = trainer.fit(train, val, penalty, epochs=6, seed=3)
+    assert fit.diverged is None and fit.fit_time > 0, fit
+    assert set(fit.history) == {"loss", "accuracy", "penalty", "val_loss", "val_accuracy"}
+    assert all(p > 0 for p in fit.history["penalty"]), "the L2 term, epoch by epoch"
+    n_epochs = len(fit.history["val_loss"])
+    assert 1 <= fit.best_epoch <= n_epochs <= 6
+    assert fit.best_epoch == int(np.argmin(fit.history["val_loss"])) + 1
+    logits = trainer.predict_logits(fit.model, data.x_train[val])
+    assert accuracy(logits, data.y_train[val]) > 0.7, "chance is 1/3"
+    restored = cross_entropy(logits, data.y_train[val]) + penalty.value(trainer.kernels(fit.model))
+    assert math.isclose(restored, min(fit.history["val_loss"]), rel_tol=1e-4), restored
+    first = trainer.kernels(fit.model)
+    again = trainer.fit(train, val, penalty, epochs=6, seed=3)
+    assert all(
+        np.array_equal(a, b) for a, b in zip(first, trainer.kernels(again.model), strict=True)
+    ), "the same seed must give the same weights"
+    assert again.history == fit.history
+    other = trainer.fit(train, val, penalty, epochs=6, seed=4)
+    assert not np.array_equal(first[0], trainer.kernels(other.model)[0]), "seed 4 == seed 3"
+
+
+def check_early_stopping_sees_only_the_validation_rows(
+    backend: Backend, model: ModelFactory | None = None
+) -> None:
+    """Training rows and validation rows are kept apart: a validation part made of another
+    class's rows gives a poor score, which would not happen if it were trained on."""
+    data = CHECK_DATA
+    trainer = _trainer(backend, model, epochs=3)
+    train = np.flatnonzero(data.y_train != 2)
+    val = np.flatnonzero(data.y_train == 2)
+    fit = trainer.fit(train, val, Penalty(), epochs=3, seed=0)
+    assert accuracy(trainer.predict_logits(fit.model, data.x_train[val]), data.y_train[val]) < 0.2
+
+
+def check_divergence_is_reported_not_raised(
+    backend: Backend, model: ModelFactory | None = None
+) -> None:
+    trainer = _trainer(backend, model, lr=1e30)
+    fit = trainer.fit(np.arange(240), np.arange(240, 300), Penalty(l2=1e-2), epochs=3, seed=0)
+    assert fit.diverged is not None and "loss became" in fit.diverged, fit.diverged
+
+
+def check_fold_parallel_matches_one_by_one(
+    backend: Backend, model: ModelFactory | None = None
+) -> None:
+    """Where a trainer offers ``fold_parallel``: the same initial weights and batch order per
+    fold as ``fit``, each model on its own rows, early stopping per fold, divergence in the
+    first fold it hits; only float rounding may differ."""
+    data = CHECK_DATA
+    trainer = _trainer(backend, model, epochs=6, patience=1)
+    if trainer.fold_parallel is None:
+        return
+    order = np.random.default_rng(0).permutation(300)
+    folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
+    penalty = Penalty(l1=1e-4, l2=1e-3)
+    alone = [trainer.fit(tr, va, penalty, 6, seed) for seed, (tr, va) in enumerate(folds)]
+    batched = trainer.fold_parallel.fit_folds(folds, penalty, 6, seeds=[0, 1, 2])
+    for one, many, (_, va) in zip(alone, batched, folds, strict=True):
+        assert many.diverged is None and many.best_epoch == one.best_epoch
+        assert set(many.history) == set(one.history)
+        for key, values in one.history.items():
+            np.testing.assert_allclose(many.history[key], values, rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(
+            trainer.predict_logits(many.model, data.x_train[va]),
+            trainer.predict_logits(one.model, data.x_train[va]),
+            rtol=1e-3,
+            atol=1e-3,
+        )
+    # Each model sees only its own rows: model 0 never sees class 2.
+    others = np.flatnonzero(data.y_train != 2)
+    apart = [(others, np.flatnonzero(data.y_train == 2)), (np.arange(200), np.arange(200, 300))]
+    fits = trainer.fold_parallel.fit_folds(apart, Penalty(), 3, seeds=[0, 1])
+    first = trainer.predict_logits(fits[0].model, data.x_train[apart[0][1]])
+    assert accuracy(first, data.y_train[apart[0][1]]) < 0.2
+    second = trainer.predict_logits(fits[1].model, data.x_train[apart[1][1]])
+    assert accuracy(second, data.y_train[apart[1][1]]) > 0.7
+    diverging = _trainer(backend, model, lr=1e30)
+    assert diverging.fold_parallel is not None
+    parts = [(np.arange(200), np.arange(200, 300)), (np.arange(100, 300), np.arange(100))]
+    fits = diverging.fold_parallel.fit_folds(parts, Penalty(l2=1e-2), 3, seeds=[0, 1])
+    assert fits[0].diverged is not None and "loss became" in fits[0].diverged
+
+
+BACKEND_CHECKS: tuple[Callable[[Backend, ModelFactory | None], None], ...] = (
+    check_fit_learns_restores_best_epoch_and_is_deterministic,
+    check_early_stopping_sees_only_the_validation_rows,
+    check_divergence_is_reported_not_raised,
+    check_fold_parallel_matches_one_by_one,
+)
+
+
+def check_backend(backend: Backend, model: ModelFactory | None = None) -> None:
+    """Run every check of :data:`BACKEND_CHECKS` on ``backend`` (with ``model``, or the
+    built-in MLP); raises ``AssertionError`` at the first broken promise."""
+    for check in BACKEND_CHECKS:
+        check(backend, model)

@@ -1,0 +1,234 @@
+"""The orchestration (sample, cross-validate, store, resume, refit) with the fake backend."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from regsearch import SearchSpace, StudyConfig, TrainSettings, run_study
+from regsearch.cv.refit import refit_epochs
+from regsearch.errors import NothingToRefit, StudyMismatch
+from regsearch.seeds import fold_seed
+from regsearch.testing import FakeBackend
+from tests.conftest import synthetic_dataset
+
+
+@pytest.fixture
+def config(tmp_path):
+    return StudyConfig(
+        backend="torch",
+        dataset="digits",
+        folds=3,
+        trials=4,
+        storage=f"sqlite:///{tmp_path}/s.db",
+        pruner="none",
+        space=SearchSpace(lambda_min=1e-5, lambda_max=1e-1),
+        train=TrainSettings(epochs=3),
+    )
+
+
+def test_study_records_folds_baseline_and_refit(config, tiny_dataset, tmp_path):
+    backend = FakeBackend()
+    result = run_study(config, backend=backend, dataset=tiny_dataset)
+    study = result.study
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(trials) == 4 and result.new_trials == 4
+
+    baseline = trials[0]
+    assert baseline.user_attrs["baseline"] is True and baseline.params == {}
+    assert baseline.user_attrs["penalty"] == "none"
+    assert all("penalty" in t.params for t in trials[1:])
+
+    for t in trials:
+        for i in range(3):
+            for key in (
+                "test_accuracy",
+                "test_loss",
+                "best_epoch",
+                "fit_time",
+                "history",
+                "weight_l1",
+                "weight_l2",
+                "weight_sparsity",
+            ):
+                assert f"split{i}_{key}" in t.user_attrs
+        splits = [t.user_attrs[f"split{i}_test_accuracy"] for i in range(3)]
+        assert t.value == pytest.approx(np.mean(splits))
+        assert t.user_attrs["mean_test_accuracy"] == pytest.approx(np.mean(splits))
+        assert t.user_attrs["std_test_accuracy"] == pytest.approx(np.std(splits))
+        assert t.intermediate_values == {
+            i: pytest.approx(np.mean(splits[: i + 1])) for i in range(3)
+        }
+
+    trainer = backend.trainers[0]
+    cv_calls = [c for c in trainer.calls if c.val_idx is not None]
+    assert len(cv_calls) == 12
+    for i in range(3):  # fold i: same rows and same seed in every trial
+        fold_calls = cv_calls[i::3]
+        assert all((c.val_idx == fold_calls[0].val_idx).all() for c in fold_calls)
+        assert {c.seed for c in fold_calls} == {fold_seed(0, i)}
+        assert not set(fold_calls[0].val_idx) & set(fold_calls[0].train_idx)
+
+    refits = [c for c in trainer.calls if c.val_idx is None]
+    # chosen and baseline, or one refit when the baseline is the best
+    assert len(refits) == (1 if result.chosen.trial_number == 0 else 2)
+    assert all((c.train_idx == np.arange(240)).all() and c.epochs == 2 for c in refits)
+
+    attrs = study.user_attrs
+    assert attrs["refit"]["trial_number"] == study.best_trial.number == result.chosen.trial_number
+    assert attrs["baseline_refit"]["trial_number"] == 0
+    assert 0.5 <= attrs["refit"]["test_accuracy"] <= 1.0  # 3 classes: chance is 1/3
+    assert attrs["config"]["folds"] == 3 and len(attrs["folds_fingerprint"]) == 64
+    assert attrs["versions"]["fake"] == "1" and "optuna" in attrs["versions"]
+    assert (tmp_path / "digits-torch.npy").is_file()
+
+
+def test_resume_adds_only_missing_trials(config, tiny_dataset):
+    first = run_study(config, backend=FakeBackend(), dataset=tiny_dataset).study
+    before = {t.number: t.value for t in first.trials}
+    again = run_study(
+        dataclasses.replace(config, trials=6), backend=FakeBackend(), dataset=tiny_dataset
+    )
+    assert again.new_trials == 2
+    after = again.study.trials
+    assert len(after) == 6 and {t.number: t.value for t in after[:4]} == before
+    assert sum(bool(t.user_attrs.get("baseline")) for t in after) == 1
+    same = run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
+    assert same.new_trials == 0 and len(same.study.trials) == 6
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"folds": 4}, "config.folds: stored 3, now 4"),
+        ({"seed": 1}, "config.seed: stored 0, now 1"),
+        ({"space": SearchSpace(penalties=("l2",))}, "config.space.penalties"),
+        ({"train": TrainSettings(epochs=3, lr=0.01)}, "config.train.lr"),
+    ],
+)
+def test_mismatching_resume_is_refused_without_writing(config, tiny_dataset, change, named):
+    run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
+    storage = config.storage
+    snapshot = optuna.load_study(study_name=config.name, storage=storage)
+    n_trials, attrs = len(snapshot.trials), snapshot.user_attrs
+    with pytest.raises(StudyMismatch) as info:
+        run_study(
+            dataclasses.replace(config, **change), backend=FakeBackend(), dataset=tiny_dataset
+        )
+    assert named in str(info.value) and "study_name digits-torch-2" in str(info.value)
+    reloaded = optuna.load_study(study_name=config.name, storage=storage)
+    assert len(reloaded.trials) == n_trials and reloaded.user_attrs == attrs
+
+
+def test_other_data_is_refused(config, tiny_dataset):
+    run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
+    with pytest.raises(StudyMismatch, match="dataset_fingerprint"):
+        run_study(config, backend=FakeBackend(), dataset=synthetic_dataset(seed=1))
+
+
+def test_divergence_prunes_the_trial_with_reason_and_the_study_goes_on(config, tiny_dataset):
+    config = dataclasses.replace(config, trials=8, space=SearchSpace(penalties=("l1", "l2")))
+    result = run_study(config, backend=FakeBackend(diverge_above=1e-3), dataset=tiny_dataset)
+    pruned = result.study.get_trials(states=(TrialState.PRUNED,))
+    assert pruned, "the sampler never drew l1 > 1e-3; widen the test"
+    for t in pruned:
+        assert t.params["l1"] > 1e-3
+        assert t.user_attrs["state_reason"].startswith(
+            "diverged in fold 0: training loss became nan"
+        )
+    finished = result.study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert len(finished) == 8
+    assert result.chosen.penalty in ("none", "l1", "l2")
+
+
+def test_all_diverging_ends_with_a_clear_error_and_no_refit(config, tiny_dataset):
+    backend = FakeBackend(diverge_above=-1.0)  # even the baseline "diverges"
+    with pytest.raises(NothingToRefit, match="every one diverged or was pruned"):
+        run_study(config, backend=backend, dataset=tiny_dataset)
+    assert all(c.val_idx is not None for c in backend.trainers[0].calls)  # no refit
+
+
+def test_refit_epochs_is_ceil_of_median():
+    trial = optuna.trial.create_trial(
+        value=0.5,
+        user_attrs={
+            "split0_best_epoch": 2,
+            "split1_best_epoch": 3,
+            "split2_best_epoch": 3,
+            "split3_best_epoch": 4,
+        },
+    )
+    assert refit_epochs(trial) == 3
+    trial.user_attrs["split4_best_epoch"] = 1
+    trial.user_attrs["split5_best_epoch"] = 2
+    assert refit_epochs(trial) == 3  # median 2.5 -> 3
+
+
+@pytest.mark.parametrize("pruner", ["median", "hyperband", "wilcoxon"])
+def test_pruners_stop_hopeless_trials_and_keep_their_finished_folds(config, pruner):
+    """Strong ridge penalties ruin the fake model; the pruners stop such trials early.
+
+    Wilcoxon's signed-rank test needs several folds before any p-value can fall below 0.1.
+    """
+    folds = 8 if pruner == "wilcoxon" else 5
+    dataset = synthetic_dataset(n_train=320, n_classes=3)
+    config = dataclasses.replace(
+        config,
+        folds=folds,
+        trials=20,
+        pruner=pruner,
+        space=SearchSpace(penalties=("l2",), lambda_min=1e-4, lambda_max=1e2),
+    )
+    backend = FakeBackend()
+    result = run_study(config, backend=backend, dataset=dataset)
+    pruned = result.study.get_trials(states=(TrialState.PRUNED,))
+    assert pruned, f"the {pruner} pruner stopped nothing"
+    for t in pruned:
+        done = [k for k in t.user_attrs if k.endswith("_test_accuracy")]
+        assert 1 <= len(done) < folds  # stopped between folds, finished folds kept
+        assert t.user_attrs["state_reason"].startswith("pruned after fold")
+        assert "mean_test_accuracy" not in t.user_attrs
+    cv_calls = [c for c in backend.trainers[0].calls if c.val_idx is not None]
+    assert len(cv_calls) < 20 * folds
+    assert result.study.best_trial.state == TrialState.COMPLETE
+
+
+def test_refit_runs_once_per_chosen_trial_and_a_dead_claim_can_be_taken_over(config, tiny_dataset):
+    from regsearch.errors import RefitElsewhere
+    from regsearch.run.claims import claim_refit
+    from regsearch.run.refit_once import refit_once
+    from regsearch.run.session import StudySession
+
+    backend = FakeBackend()
+    first = StudySession.open(config, backend=backend, dataset=tiny_dataset)
+    first.optimize()
+    chosen_number = first.study.best_trial.number
+    # Another worker claimed the refit and died before storing a result.
+    assert claim_refit(first.storage, first.study.study_name, chosen_number) is None
+    assert claim_refit(first.storage, first.study.study_name, chosen_number) is not None
+    with pytest.raises(RefitElsewhere, match="run this command with refit_only"):
+        refit_once(first)
+    assert "refit" not in first.study.user_attrs
+    chosen, baseline = refit_once(first, take_over=True)  # --refit-only
+    assert chosen.trial_number == chosen_number and baseline is not None
+    # Any later worker (or rerun) gets the stored result and trains nothing.
+    later = StudySession.open(config, backend=backend, dataset=tiny_dataset)
+    assert later.optimize() == 0
+    assert refit_once(later) == (chosen, baseline)
+    assert "trainer" not in vars(later)  # no model was built, let alone trained
+
+
+@pytest.mark.parametrize(("pruner", "batched"), [("none", True), ("median", False)])
+def test_folds_are_trained_at_once_only_when_nothing_is_pruned_between_them(
+    config, tiny_dataset, pruner, batched
+):
+    backend = FakeBackend()
+    run_study(dataclasses.replace(config, pruner=pruner), backend=backend, dataset=tiny_dataset)
+    trainer = backend.trainers[0]
+    assert (trainer.batched_calls == 4) is batched  # one batched call per trial
+    fold_seeds = [call.seed for call in trainer.calls if call.val_idx is not None]
+    assert fold_seeds[:3] == [fold_seed(config.seed, i) for i in range(3)]

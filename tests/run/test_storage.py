@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from regsearch.config import ConfigError
+from regsearch.run.storage import artifacts_dir, open_storage, redact_url, safe_file_stem
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sqlite:////tmp/a.db", "sqlite:////tmp/a.db"),
+        ("sqlite:///studies/regsearch.db", "sqlite:///studies/regsearch.db"),
+        ("postgresql://bob:s3cret@db:5432/opt", "postgresql://bob:***@db:5432/opt"),
+        (
+            "postgresql://bob@db/opt?password=s3cret&sslmode=require",
+            "postgresql://bob@db/opt?password=***&sslmode=require",
+        ),
+    ],
+)
+def test_redact_url(url, shown):
+    assert redact_url(url) == shown
+    assert "s3cret" not in redact_url(url)
+
+
+def test_safe_file_stem_stays_in_folder():
+    assert safe_file_stem("mnist-tf") == "mnist-tf"
+    for hostile in ("../../etc/passwd", "a/b", "<script>", "名前 with space", "..", "'\""):
+        stem = safe_file_stem(hostile)
+        assert "/" not in stem and not stem.startswith(".")
+        assert (Path("studies") / stem).resolve().parent == Path("studies").resolve()
+    assert safe_file_stem("a/b") != safe_file_stem("a_b")
+
+
+def test_artifacts_dir_and_bad_url(tmp_path):
+    assert artifacts_dir(f"sqlite:///{tmp_path}/x/y.db") == tmp_path / "x"
+    assert artifacts_dir("postgresql://u@h/db") == Path("studies")
+    with pytest.raises(ConfigError, match="cannot open the storage"):
+        open_storage("notadialect://whatever")
+
+
+def test_a_trial_killed_before_its_first_heartbeat_is_failed_after_the_grace_period(tmp_path):
+    """Optuna alone leaves such a trial RUNNING forever (it only looks at heartbeat rows)."""
+    import time
+
+    import optuna
+    from optuna.trial import TrialState
+
+    from regsearch.run.storage import fail_stale_trials
+
+    storage = open_storage(f"sqlite:///{tmp_path}/s.db", heartbeat_interval=1, grace_period=2)
+    study = optuna.create_study(storage=storage)
+    orphan = study.ask()  # RUNNING, no heartbeat row: its worker "died" at once
+    beating = study.ask()
+    time.sleep(2.5)
+    recent = study.ask()  # no heartbeat yet, but within the grace period
+    storage.record_heartbeat(beating._trial_id)
+    assert fail_stale_trials(study) == [orphan.number]
+    states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
+    assert states[orphan.number] == TrialState.FAIL
+    assert states[beating.number] == states[recent.number] == TrialState.RUNNING

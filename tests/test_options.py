@@ -1,0 +1,48 @@
+"""The one option table: argparse, the TOML keys and the config all come from it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from regsearch.config import SearchSpace, StudyConfig, TrainSettings
+from regsearch.errors import ConfigError
+from regsearch.options import OPTIONS, build_parser, config_from_args, parse_args
+
+
+def test_every_setting_has_an_option_and_every_option_a_setting():
+    names = {o.name for o in OPTIONS}
+    for cls in (StudyConfig, SearchSpace, TrainSettings):
+        for field in dataclasses.fields(cls):
+            if field.name not in ("space", "train"):
+                assert field.name in names, f"{cls.__name__}.{field.name} has no option"
+    targets = {"study": StudyConfig, "space": SearchSpace, "train": TrainSettings}
+    for option in OPTIONS:
+        if option.target in targets:
+            fields = {f.name for f in dataclasses.fields(targets[option.target])}
+            assert option.name in fields, option
+    flags = {s for a in build_parser()._actions for s in a.option_strings}
+    assert {o.flag for o in OPTIONS} <= flags
+
+
+def test_the_command_lines_defaults_are_the_configs():
+    _, args = parse_args(["--backend", "torch"])
+    assert config_from_args(args) == StudyConfig(backend="torch")
+
+
+def test_a_config_file_takes_every_file_key_with_lists_as_lists(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text(
+        'backend = "tf"\npenalties = ["l2"]\nhidden = [64, 32]\nlambda-min = 1e-5\n'
+        "workers = 2\nquiet = true\n"
+    )
+    _, args = parse_args(["--config", str(path)])
+    config = config_from_args(args)
+    assert config.backend == "tf" and config.workers == 2 and args.quiet
+    assert config.space.penalties == ("l2",) and config.space.lambda_min == 1e-5
+    assert config.train.hidden == (64, 32)
+    path.write_text('backend = "tf"\nhidden = ["wide"]\n')
+    _, args = parse_args(["--config", str(path)])
+    with pytest.raises(ConfigError, match="each hidden layer width must be an integer"):
+        config_from_args(args)

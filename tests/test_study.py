@@ -1,0 +1,203 @@
+"""The command line: every refused input exits 2 with one message and stores nothing."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from regsearch.present.text import trial_line
+from regsearch.study import main
+from tests.conftest import PROJECT_ROOT, write_tiny_mnist
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return tmp_path / "studies" / "s.db"
+
+
+def run_cli(args, storage, capsys):
+    code = main([*args, "--storage", f"sqlite:///{storage}"])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+ERROR_CASES = [
+    # (arguments, words the message must contain)
+    (["--backend", "torch", "--folds", "1"], "--folds 2 or more, got --folds 1"),
+    (["--backend", "torch", "--lambda-min", "0"], "lambda-min must be a finite number > 0"),
+    (
+        ["--backend", "torch", "--lambda-min", "1e-2", "--lambda-max", "1e-3"],
+        "--lambda-min < --lambda-max",
+    ),
+    (["--backend", "torch", "--lambda-max", "nan"], "lambda-max must be a finite number > 0"),
+    (["--backend", "torch", "--penalties", "l1,elastic"], "unknown 'elastic'"),
+    (["--backend", "torch", "--hidden", "12x"], "comma-separated positive layer widths"),
+    (["--backend", "torch", "--epochs", "0"], "epochs must be an integer >= 1"),
+    (["--backend", "torch", "--trials", "0"], "trials must be an integer >= 1"),
+    (["--backend", "torch", "--dataset", "cifar10"], "dataset must be 'mnist', 'digits'"),
+    (["--backend", "torch", "--dataset", "missing.npz"], "missing.npz: no such file"),
+    (["--backend", "torch", "--data-dir", "/nonexistent-dir"], "--dataset digits"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), ERROR_CASES)
+def test_refused_inputs(args, message, storage, capsys, monkeypatch):
+    # Offline: the MNIST download fails at once instead of reaching for the network.
+    monkeypatch.setattr("regsearch.run.session._downloader", lambda backend, log: _offline)
+    code, _, err = run_cli(args, storage, capsys)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert not storage.exists()
+
+
+def _offline(folder):
+    raise OSError("network unreachable")
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--backend", "mxnet"])
+    assert info.value.code == 2
+    assert "invalid choice: 'mxnet'" in capsys.readouterr().err
+
+
+def test_missing_framework_gives_install_hint(storage, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # "import torch" now fails
+    monkeypatch.delitem(sys.modules, "regsearch.backends.torch", raising=False)
+    code, _, err = run_cli(["--backend", "torch", "--dataset", "digits"], storage, capsys)
+    assert code == 2
+    assert "pip install 'regsearch[torch]'" in err
+    assert not storage.exists()
+
+
+def test_mismatching_resume_exits_2_and_keeps_the_study(tmp_path, storage, capsys, monkeypatch):
+    from regsearch.testing import FakeBackend
+
+    monkeypatch.setattr("regsearch.run.session.get_backend", lambda name: FakeBackend())
+    write_tiny_mnist(tmp_path / "mnist", n_train=60, n_test=20)
+    base = [
+        "--backend",
+        "torch",
+        "--data-dir",
+        str(tmp_path / "mnist"),
+        "--trials",
+        "2",
+        "--folds",
+        "3",
+    ]
+    code, out, err = run_cli(base, storage, capsys)
+    assert code == 0, err
+    assert "trial   0  none" in out and "(baseline, no penalty)" in out
+    assert "Test accuracy: chosen" in out and "optuna-dashboard sqlite:///" in out
+    size = storage.stat().st_size
+    code, out, err = run_cli([*base, "--seed", "5"], storage, capsys)
+    assert code == 2
+    assert "config.seed: stored 0, now 5" in err and "--study-name mnist-torch-2" in err
+    assert storage.stat().st_size == size
+
+
+def test_trial_line_for_pruned_trial():
+    import optuna
+
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.PRUNED,
+        params={"penalty": "l1", "l1": 0.05},
+        distributions={
+            "penalty": optuna.distributions.CategoricalDistribution(["l1", "l2"]),
+            "l1": optuna.distributions.FloatDistribution(1e-6, 0.1, log=True),
+        },
+        user_attrs={
+            "penalty": "l1",
+            "state_reason": "diverged in fold 0: training loss became nan",
+        },
+    )
+    line = trial_line(trial)
+    assert "l1=5.00e-02" in line and "  diverged in fold 0" in line
+
+
+def test_help_lists_the_documented_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    for option in (
+        "--backend",
+        "--folds",
+        "--trials",
+        "--penalties",
+        "--lambda-min",
+        "--lambda-max",
+        "--dataset",
+        "--data-dir",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--hidden",
+        "--patience",
+        "--seed",
+        "--storage",
+        "--study-name",
+    ):
+        assert option in text
+    assert "default: 5" in text  # defaults are shown
+
+
+def test_unreachable_database_fails_fast_naming_the_host_not_the_password(capsys, monkeypatch):
+    import time
+
+    pytest.importorskip(
+        "psycopg", reason="the PostgreSQL driver: pip install 'regsearch[postgres]'"
+    )
+    from regsearch.testing import FakeBackend
+
+    monkeypatch.setattr("regsearch.run.session.get_backend", lambda name: FakeBackend())
+    url = "postgresql://bob:s3cret@127.0.0.1:9/opt?password=s3cret"  # port 9: nothing listens
+    start = time.perf_counter()
+    code = main(["--backend", "torch", "--dataset", "digits", "--storage", url])
+    elapsed = time.perf_counter() - start
+    out = capsys.readouterr()
+    assert code == 2
+    assert "cannot open the storage postgresql://bob:***@127.0.0.1:9/opt" in out.err
+    assert '"127.0.0.1", port 9' in out.err and "Traceback" not in out.err
+    assert "s3cret" not in out.out + out.err
+    assert elapsed < 30  # a connect timeout bounds it; not a speed target
+
+
+def test_shipped_config_files_are_valid_and_flags_override_them():
+    from regsearch.options import config_from_args, parse_args
+
+    for path in sorted((PROJECT_ROOT / "studies").glob("*.toml")):
+        _, args = parse_args(["--config", str(path)])
+        config = config_from_args(args)  # validates every value
+        assert config.backend in ("tf", "torch"), path
+    _, args = parse_args(["--config", str(PROJECT_ROOT / "studies/wide-search.toml")])
+    wide = config_from_args(args)
+    assert wide.train.hidden == (256, 128) and wide.select == "one-se"
+    assert wide.space.lambda_max == 1.0 and wide.pruner == "hyperband"
+    tutorial = str(PROJECT_ROOT / "studies/mnist-tf.toml")
+    _, args = parse_args(
+        ["--config", tutorial, "--backend", "torch", "--hidden", "64", "--lambda-min", "1e-5"]
+    )
+    overridden = config_from_args(args)
+    assert overridden.backend == "torch" and overridden.train.hidden == (64,)
+    assert overridden.space.lambda_min == 1e-5 and overridden.train.epochs == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('backend = "tf"\nfoo = 1\nlambda_mim = 2\n', "unknown key(s): 'foo', 'lambda_mim'"),
+        ('backend = "mxnet"\n', "backend must be one of tf, torch, got 'mxnet'"),
+        ("backend = \n", "is not valid TOML"),
+    ],
+)
+def test_bad_config_files_exit_2_naming_the_problem(text, message, tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    storage = tmp_path / "s.db"
+    with pytest.raises(SystemExit) as info:
+        main(["--config", str(path), "--storage", f"sqlite:///{storage}"])
+    assert info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not storage.exists()
