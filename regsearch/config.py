@@ -133,7 +133,7 @@ class StudyConfig:
 
     backend: str
     dataset: str = "mnist"
-    data_dir: Path = field(default_factory=lambda: Path(os.environ.get(DATA_DIR_ENV, "data")))
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
     folds: int = 5
     trials: int = 20
     seed: int = 0
@@ -217,6 +217,11 @@ class StudyConfig:
             },
             "train": {**asdict(self.train), "hidden": list(self.train.hidden)},
         }
+
+
+def default_data_dir() -> Path:
+    """``$REGSEARCH_DATA_DIR``, else ``./data``: where MNIST is looked for, and downloaded."""
+    return Path(os.environ.get(DATA_DIR_ENV, "data"))
 
 
 def dataset_label(dataset: str) -> str:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +23,12 @@ __all__ = ["DataError", "Dataset", "load_dataset"]
 
 @dataclass(frozen=True)
 class Dataset:
-    """An official train/test split. ``x_*`` is float32 in [0, 1], shape ``(n, features)``."""
+    """An official train/test split. ``x_*`` is float32 in [0, 1], shape ``(n, features)``;
+    ``y_*`` are class indices ``0..n_classes-1``.
+
+    ``classes`` are the labels as the data file has them, ``classes[i]`` for class ``i``
+    (``None``: the file's labels are the indices themselves).
+    """
 
     name: str
     x_train: np.ndarray
@@ -29,6 +36,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+    classes: tuple[int, ...] | None = None
 
     @property
     def n_features(self) -> int:
@@ -43,9 +51,15 @@ class Dataset:
         return digest.hexdigest()
 
     def describe(self) -> str:
+        mapped = ""
+        if self.classes is not None:
+            shown = ", ".join(map(str, self.classes[:12])) + (
+                ", ..." if self.n_classes > 12 else ""
+            )
+            mapped = f" (labels {shown} as classes 0..{self.n_classes - 1})"
         return (
             f"{self.name}: {len(self.y_train)} training and {len(self.y_test)} test examples, "
-            f"{self.n_features} features, {self.n_classes} classes"
+            f"{self.n_features} features, {self.n_classes} classes{mapped}"
         )
 
 
@@ -61,7 +75,12 @@ MnistDownloader = Callable[[Path], str]
 """Downloads MNIST into a folder and returns a sentence saying where the files went."""
 
 
-def load_dataset(name: str, data_dir: Path, download: MnistDownloader | None = None) -> Dataset:
+def load_dataset(
+    name: str,
+    data_dir: Path,
+    download: MnistDownloader | None = None,
+    create: bool = True,
+) -> Dataset:
     """Load ``mnist``, ``digits`` or an ``.npz`` path.
 
     Args:
@@ -69,12 +88,14 @@ def load_dataset(name: str, data_dir: Path, download: MnistDownloader | None = N
         data_dir: where MNIST's files are (flat, torchvision's ``MNIST/raw``, or Keras'
             ``mnist.npz``).
         download: called when MNIST's files are missing; ``None`` means offline.
+        create: whether a download may create ``data_dir``; else a missing folder is an error
+            (a mistyped path should not start a download).
 
     Raises:
-        DataError: a file is missing, truncated or malformed.
+        DataError: a file or folder is missing, truncated or malformed.
     """
     if name == "mnist":
-        return load_mnist(data_dir, download)
+        return load_mnist(data_dir, download, create)
     if name == "digits":
         return load_digits()
     return load_npz(Path(name))
@@ -112,18 +133,22 @@ def find_mnist_files(data_dir: Path) -> dict[str, Path] | None:
     return None
 
 
-def load_mnist(data_dir: Path, download: MnistDownloader | None = None) -> Dataset:
-    """MNIST from its IDX files (or Keras' ``mnist.npz``), downloading them if missing."""
+def load_mnist(
+    data_dir: Path, download: MnistDownloader | None = None, create: bool = True
+) -> Dataset:
+    """MNIST from its IDX files (or Keras' ``mnist.npz``), downloading them if missing (into
+    an existing ``data_dir``, or a new one with ``create``)."""
     data_dir = Path(data_dir)
     files = find_mnist_files(data_dir)
     keras_npz = data_dir / "mnist.npz"
+    if files is None and not keras_npz.is_file() and not data_dir.is_dir() and not create:
+        raise DataError(
+            f"{param('data_dir')} {data_dir} does not exist (nothing was downloaded). Point it "
+            "at the folder that holds MNIST's IDX files, leave it out to download MNIST into "
+            f"./data, or use {param('dataset')} digits, which needs no download."
+        )
     if files is None and not keras_npz.is_file() and download is not None:
-        try:
-            download(data_dir)
-        except Exception as exc:  # any transport error means "offline" to the user
-            raise DataError(
-                _missing_mnist_message(data_dir, f"The download failed: {exc}")
-            ) from exc
+        _download(data_dir, download)
         files = find_mnist_files(data_dir)
     if files is not None:
         arrays = {key: read_idx(path) for key, path in files.items()}
@@ -145,6 +170,29 @@ def load_mnist(data_dir: Path, download: MnistDownloader | None = None) -> Datas
     if keras_npz.is_file():
         return load_npz(keras_npz, name="mnist")
     raise DataError(_missing_mnist_message(data_dir, "No download was attempted."))
+
+
+def _download(data_dir: Path, download: MnistDownloader) -> str:
+    """Run ``download`` into a staging folder and move its files into ``data_dir`` only once
+    it succeeded, so that a failed download leaves no folder behind."""
+    staging = Path(tempfile.mkdtemp(prefix="regsearch-mnist-"))
+    try:
+        try:
+            where = download(staging)
+        except Exception as exc:  # any transport error means "offline" to the user
+            raise DataError(
+                _missing_mnist_message(data_dir, f"The download failed: {exc}")
+            ) from exc
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for item in staging.iterdir():
+            target = data_dir / item.name
+            if target.is_dir():
+                shutil.copytree(item, target, dirs_exist_ok=True)
+            else:
+                shutil.move(str(item), str(target))
+        return where.replace(str(staging), str(data_dir))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _missing_mnist_message(data_dir: Path, why: str) -> str:
@@ -202,19 +250,24 @@ def load_npz(path: Path, name: str | None = None) -> Dataset:
         )
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = [key for key in MNIST_FILES if key not in npz.files]
-            if missing:
-                raise DataError(
-                    f"{path}: missing array(s) {', '.join(missing)}; an .npz dataset needs "
-                    f"x_train, y_train, x_test and y_test (found {', '.join(npz.files) or 'none'})."
-                )
-            arrays = {key: npz[key] for key in MNIST_FILES}
+            found = list(npz.files)
+            if all(key in found for key in MNIST_FILES):
+                arrays = {key: npz[key] for key in MNIST_FILES}
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc}).") from exc
     except ValueError as exc:  # object arrays need pickle, which is refused
         raise DataError(
             f"{path}: {exc}. Arrays must be numeric; object arrays are never unpickled."
         ) from exc
+    missing = [key for key in MNIST_FILES if key not in found]
+    if missing:
+        lower = {key.lower(): key for key in found}
+        renames = [f"{lower[key]} -> {key}" for key in missing if key in lower]
+        hint = f" Names are case-sensitive: rename {', '.join(renames)}." if renames else ""
+        raise DataError(
+            f"{path}: missing array(s) {', '.join(missing)}; an .npz dataset needs x_train, "
+            f"y_train, x_test and y_test (found {', '.join(found) or 'none'}).{hint}"
+        )
     label = name or path.stem
     if all(arrays[key].dtype == np.uint8 for key in ("x_train", "x_test")):
         return _from_uint8_images(label, arrays, path)
@@ -262,14 +315,19 @@ def _validated(name: str, arrays: dict[str, np.ndarray], source: Path, scale: fl
             f"{source}: x_train has {xs['train'].shape[1]} features per example but x_test has "
             f"{xs['test'].shape[1]}; they must match."
         )
-    y_train = arrays["y_train"].astype(np.int64)
-    y_test = arrays["y_test"].astype(np.int64)
-    n_classes = int(y_train.max()) + 1
-    if y_test.max() >= n_classes:
-        raise DataError(
-            f"{source}: y_test has label {y_test.max()}, which never occurs in y_train "
-            f"(labels 0..{n_classes - 1}); the model could not learn it."
-        )
-    if len(np.unique(y_train)) < 2:
+    labels = np.unique(arrays["y_train"])
+    if len(labels) < 2:
         raise DataError(f"{source}: y_train must hold at least two classes.")
-    return Dataset(name, xs["train"], y_train, xs["test"], y_test, n_classes=max(n_classes, 2))
+    unseen = np.setdiff1d(np.unique(arrays["y_test"]), labels)
+    if len(unseen):
+        raise DataError(
+            f"{source}: y_test has label {unseen[0]}, which never occurs in y_train "
+            f"(labels {', '.join(map(str, labels[:12]))}); the model could not learn it."
+        )
+    # Labels 1..K (or any other set) become classes 0..K-1: a label that never occurs
+    # would otherwise be a class of its own, which no example teaches.
+    identity = bool(np.array_equal(labels, np.arange(len(labels))))
+    y_train = np.searchsorted(labels, arrays["y_train"]).astype(np.int64)
+    y_test = np.searchsorted(labels, arrays["y_test"]).astype(np.int64)
+    classes = None if identity else tuple(int(v) for v in labels)
+    return Dataset(name, xs["train"], y_train, xs["test"], y_test, len(labels), classes)

@@ -9,7 +9,6 @@ command line and the Python API cannot drift apart.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ from regsearch.config import (
     SearchSpace,
     StudyConfig,
     TrainSettings,
+    default_data_dir,
 )
 from regsearch.errors import ConfigError, param
 
@@ -201,7 +201,7 @@ def _defaults() -> dict[str, Any]:
     } | {f.name: getattr(TrainSettings(), f.name) for f in fields(TrainSettings)}
     study = StudyConfig(backend=BACKENDS[0])
     values |= {f.name: getattr(study, f.name) for f in fields(StudyConfig)}
-    values["data_dir"] = Path(os.environ.get(DATA_DIR_ENV, "data"))
+    values["data_dir"] = default_data_dir()
     values |= {"backend": None, "config": None, "quiet": False}
     return values
 

@@ -92,9 +92,52 @@ def test_download_fills_the_data_dir(tmp_path):
         return "downloaded"
 
     ds = load_mnist(tmp_path, download=fake_download)
-    assert calls == [tmp_path] and len(ds.y_train) == 20
+    assert len(calls) == 1 and len(ds.y_train) == 20
+    assert (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file()
+    assert not calls[0].exists()  # the staging folder is gone
     load_mnist(tmp_path, download=fake_download)  # second run: found, no download
     assert len(calls) == 1
+
+
+def test_a_failed_download_leaves_no_folder_behind(tmp_path):
+    def half_download(folder: Path) -> str:
+        (folder / "MNIST" / "raw").mkdir(parents=True)
+        raise OSError("Name or service not known")
+
+    target = tmp_path / "data"
+    with pytest.raises(DataError, match="The download failed"):
+        load_mnist(target, download=half_download)
+    assert not target.exists()
+
+
+def test_a_missing_data_dir_is_refused_without_a_download(tmp_path):
+    calls = []
+    with pytest.raises(DataError, match="does not exist \\(nothing was downloaded\\)") as info:
+        load_mnist(tmp_path / "mnsit", download=calls.append, create=False)
+    assert calls == [] and not (tmp_path / "mnsit").exists()
+    assert "--data-dir" in info.value.render(flag)
+
+
+def test_labels_other_than_0_to_k_minus_1_become_classes(tmp_path):
+    ds = load_npz(
+        _save(tmp_path / "a.npz", y_train=np.array([1, 2, 1, 3]), y_test=np.array([3, 1]))
+    )
+    assert ds.n_classes == 3 and ds.classes == (1, 2, 3)
+    assert ds.y_train.tolist() == [0, 1, 0, 2] and ds.y_test.tolist() == [2, 0]
+    assert "labels 1, 2, 3 as classes 0..2" in ds.describe()
+    plain = load_npz(_save(tmp_path / "b.npz"))
+    assert plain.classes is None and plain.n_classes == 2
+
+
+def test_npz_names_are_case_sensitive_and_the_message_says_so(tmp_path):
+    path = tmp_path / "upper.npz"
+    np.savez(path, X_train=np.zeros((4, 2)), y_train=np.array([0, 1, 0, 1]))
+    with pytest.raises(DataError) as info:
+        load_npz(path)
+    message = str(info.value)
+    assert message.count(str(path)) == 1 and "object arrays" not in message
+    assert "missing array(s) x_train, x_test, y_test" in message
+    assert "rename X_train -> x_train" in message
 
 
 def test_keras_mnist_npz_layout(tmp_path):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from regsearch.present.text import trial_line
@@ -38,6 +40,7 @@ ERROR_CASES = [
     (["--backend", "torch", "--dataset", "cifar10"], "dataset must be 'mnist', 'digits'"),
     (["--backend", "torch", "--dataset", "missing.npz"], "missing.npz: no such file"),
     (["--backend", "torch", "--data-dir", "/nonexistent-dir"], "--dataset digits"),
+    (["--backend", "torch", "--data-dir", "/nonexistent-dir"], "/nonexistent-dir does not exist"),
 ]
 
 
@@ -54,6 +57,32 @@ def test_refused_inputs(args, message, storage, capsys, monkeypatch):
 
 def _offline(folder):
     raise OSError("network unreachable")
+
+
+def test_a_storage_driver_that_is_missing_is_named_with_its_install_command(capsys):
+    code = main(["--backend", "torch", "--dataset", "digits", "--storage", "mysql://u:pw@h/db"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert "needs the database driver 'MySQLdb'" in err and "pip install mysqlclient" in err
+    assert "pw" not in err
+
+
+def test_data_errors_come_before_the_framework_is_imported(tmp_path):
+    """A bad data file is refused without importing TensorFlow (seconds, not half a minute)."""
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, X_train=np.zeros((4, 2)))
+    script = (
+        "import sys; from regsearch.study import main; "
+        f"code = main(['--backend', 'tf', '--dataset', {str(bad)!r}, "
+        f"'--storage', 'sqlite:///{tmp_path}/s.db']); "
+        "print('tensorflow' in sys.modules, 'torch' in sys.modules, code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert done.stdout.split()[-3:] == ["False", "False", "2"], done.stderr
+    assert "rename X_train -> x_train" in done.stderr
+    assert not (tmp_path / "s.db").exists()
 
 
 def test_argparse_errors_exit_2(capsys):

@@ -14,7 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import interrupt, records
 from regsearch.backends import Backend, ModelFactory, Trainer, get_backend
-from regsearch.config import StudyConfig
+from regsearch.config import StudyConfig, default_data_dir
 from regsearch.cv.folds import Fold, folds_fingerprint, make_folds
 from regsearch.cv.objective import CrossValidationObjective
 from regsearch.cv.pruning import PruningPolicy
@@ -23,7 +23,7 @@ from regsearch.errors import SurplusTrial
 from regsearch.models import model_factory
 from regsearch.observe import Observer, Observers
 from regsearch.run.provenance import create_or_resume
-from regsearch.run.storage import fail_stale_trials, open_storage
+from regsearch.run.storage import check_storage_url, fail_stale_trials, open_storage
 from regsearch.seeds import sampler_seed
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -68,14 +68,21 @@ class StudySession:
         ``worker`` (0, 1, ...) numbers the processes sharing one study: each needs its own
         sampler seed (:func:`regsearch.seeds.sampler_seed`).
         """
-        if backend is None:
-            backend = get_backend(config.backend)
+        # The storage URL, the data and the folds are checked first: importing a framework
+        # takes seconds, and refusing them needs none.
+        check_storage_url(config.storage)
         if dataset is None:
+            chosen = backend
             dataset = load_dataset(
-                config.dataset, config.data_dir, download=_downloader(backend, log)
+                config.dataset,
+                config.data_dir,
+                download=_downloader(lambda: chosen or get_backend(config.backend), log),
+                create=config.data_dir == default_data_dir(),
             )
         log(f"Data: {dataset.describe()}.")
         folds = make_folds(dataset.y_train, config.folds, config.seed)
+        if backend is None:
+            backend = get_backend(config.backend)
         identity: dict[str, Any] = {
             records.CONFIG: config.identity(),
             records.DATASET_FINGERPRINT: dataset.fingerprint(),
@@ -200,9 +207,12 @@ class StudySession:
         return self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
-def _downloader(backend: Backend, log: Log) -> Callable[[Any], str]:
+def _downloader(backend_of: Callable[[], Backend], log: Log) -> Callable[[Any], str]:
+    """A downloader that imports the backend only when MNIST is missing."""
+
     def download(data_dir: Any) -> str:
-        log(f"MNIST is not in {data_dir}; downloading it with the {backend.name} backend's loader.")
+        backend = backend_of()
+        log(f"MNIST is not there; downloading it with the {backend.name} backend's loader.")
         where = backend.download_mnist(data_dir)
         log(where)
         return where

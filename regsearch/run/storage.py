@@ -85,6 +85,44 @@ class HeartbeatRDBStorage(RDBStorage):
             return rdb_models.TrialHeartbeatModel.where_trial_id(trial_id, session) is not None
 
 
+_DRIVER_PACKAGES = {
+    "MySQLdb": "mysqlclient (or use a mysql+pymysql:// URL with: pip install PyMySQL)",
+    "pymysql": "PyMySQL",
+    "psycopg": "'regsearch[postgres]'",
+    "psycopg2": "psycopg2-binary (or use a postgresql+psycopg:// URL with: "
+    "pip install 'regsearch[postgres]')",
+    "pg8000": "pg8000",
+    "oracledb": "oracledb",
+    "pyodbc": "pyodbc",
+}
+
+
+def check_storage_url(url: str) -> None:
+    """Refuse a URL SQLAlchemy cannot read, or whose database driver is not installed, before
+    anything else runs (Optuna would only say "install appropriate one").
+
+    Raises:
+        ConfigError: with the install command for a missing driver.
+    """
+    try:
+        dialect = sqlalchemy.engine.make_url(url).get_dialect()
+    except Exception as exc:  # ArgumentError, NoSuchModuleError: not a database URL
+        raise ConfigError(
+            f"cannot open the storage {redact_url(url)}: {first_line_redacted(str(exc), url)}. "
+            f"{param('storage')} takes an Optuna RDB URL such as sqlite:///studies/regsearch.db "
+            "or postgresql+psycopg://user@host/db."
+        ) from exc
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        module = (exc.name or "").split(".")[0] or str(exc)
+        package = _DRIVER_PACKAGES.get(module, module)
+        raise ConfigError(
+            f"the storage {redact_url(url)} needs the database driver {module!r}, which is not "
+            f"installed. Install it with: pip install {package}"
+        ) from exc
+
+
 def open_storage(
     url: str, heartbeat_interval: int = 60, grace_period: int = 180
 ) -> HeartbeatRDBStorage:
