@@ -20,6 +20,15 @@ def param(name: str) -> str:
     return f"\x1d{name}\x1d"
 
 
+def render(text: str, name_of: Callable[[str], str] = lambda name: name) -> str:
+    """``text`` with each setting marked by :func:`param` written as ``name_of(parameter)``."""
+    return _PARAM.sub(lambda match: name_of(match.group(1)), text)
+
+
+class RegsearchWarning(UserWarning):
+    """The study finished, but its answer looks meaningless (see :mod:`regsearch.cv.doubts`)."""
+
+
 class RegsearchError(Exception):
     """Base of regsearch's errors; ``str(error)`` names settings as Python parameters."""
 
@@ -28,8 +37,7 @@ class RegsearchError(Exception):
 
     def render(self, name_of: Callable[[str], str] = lambda name: name) -> str:
         """The message, each marked setting written as ``name_of(parameter)``."""
-        text = super().__str__()
-        return _PARAM.sub(lambda match: name_of(match.group(1)), text)
+        return render(super().__str__(), name_of)
 
     def __str__(self) -> str:
         return self.render()

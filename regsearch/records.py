@@ -11,7 +11,8 @@ Trials (user attributes, scikit-learn ``cv_results_`` names, as optuna-integrati
   ``std_fit_time``, ``penalty``, ``baseline``, ``worker``, ``state_reason``, ``reused_folds``.
 
 Studies (user attributes): ``config``, ``dataset_fingerprint``, ``folds_fingerprint``,
-``dataset_summary``, ``versions``, ``metric``, ``selection``, ``refit``, ``baseline_refit``.
+``dataset_summary``, ``classes``, ``versions``, ``metric``, ``selection``, ``refit``,
+``baseline_refit``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,9 @@ CONFIG = "config"
 DATASET_FINGERPRINT = "dataset_fingerprint"
 FOLDS_FINGERPRINT = "folds_fingerprint"
 DATASET_SUMMARY = "dataset_summary"
+CLASSES = "classes"
+"""The data file's labels, ``classes[i]`` for class ``i`` (what a saved model's output ``i``
+means)."""
 VERSIONS = "versions"
 METRIC = "metric"
 METRIC_TEXT = "mean_test_accuracy (mean validation accuracy over the folds)"

@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INTERRUPTED
     result = StudyResult(session.study, chosen, baseline, new_trials)
-    print(summary(result, config))
+    print(summary(result, config, name_of=flag))
     if not all(math.isfinite(v) for v in (chosen.test_accuracy, chosen.test_loss)):
         return 1
     return 0

@@ -19,7 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from regsearch.backends.base import Backend, Fit, FoldParallel, ModelFactory, Trainer
+from regsearch.backends.base import (
+    Backend,
+    EpochHook,
+    Fit,
+    FoldParallel,
+    ModelFactory,
+    Trainer,
+)
 from regsearch.config import TrainSettings
 from regsearch.data import Dataset
 from regsearch.metrics import accuracy, cross_entropy
@@ -74,7 +81,11 @@ class FakeTrainer:
         penalty: Penalty,
         epochs: int,
         seed: int,
+        on_epoch: EpochHook | None = None,
     ) -> Fit:
+        if on_epoch is not None:
+            for epoch in range(1, epochs + 1):
+                on_epoch(epoch)
         self.calls.append(
             Call(
                 np.array(train_idx),
@@ -108,9 +119,13 @@ class FakeTrainer:
         penalty: Penalty,
         epochs: int,
         seeds: Any,
+        on_epoch: EpochHook | None = None,
     ) -> list[Fit]:
         """The batched path's contract, computed fold by fold; counted in ``batched_calls``."""
         self.batched_calls += 1
+        if on_epoch is not None:
+            for epoch in range(1, epochs + 1):
+                on_epoch(epoch)
         return [
             self.fit(train, val, penalty, epochs, seed)
             for (train, val), seed in zip(folds, seeds, strict=True)

@@ -12,9 +12,10 @@ from regsearch.options import flag
 
 
 def test_every_error_has_the_one_base_and_an_exit_code():
-    classes = [
-        c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__
-    ]
+    members = inspect.getmembers(errors, inspect.isclass)
+    ours = [c for _, c in members if c.__module__ == errors.__name__]
+    classes = [c for c in ours if not issubclass(c, Warning)]
+    assert errors.RegsearchWarning in ours and issubclass(errors.RegsearchWarning, UserWarning)
     assert len(classes) >= 10
     for cls in classes:
         assert issubclass(cls, errors.RegsearchError), cls

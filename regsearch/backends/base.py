@@ -25,6 +25,9 @@ per fold and for the refit, after the framework's random state is seeded."""
 Fold = tuple[np.ndarray, np.ndarray]
 """``(train_indices, validation_indices)`` into the training set."""
 
+EpochHook = Callable[[int], None]
+"""Called with each epoch's number (1-based) as it begins, to show progress."""
+
 
 @dataclass
 class Fit:
@@ -53,7 +56,12 @@ class FoldParallel(Protocol):
     """The optional capability of training several folds as one batched computation."""
 
     def fit_folds(
-        self, folds: Sequence[Fold], penalty: Penalty, epochs: int, seeds: Sequence[int]
+        self,
+        folds: Sequence[Fold],
+        penalty: Penalty,
+        epochs: int,
+        seeds: Sequence[int],
+        on_epoch: EpochHook | None = None,
     ) -> list[Fit]:
         """One :class:`Fit` per fold, each exactly as :meth:`Trainer.fit` with its seed would
         give it (up to float rounding): same initial weights, same batch order, its own early
@@ -75,6 +83,7 @@ class Trainer(Protocol):
         penalty: Penalty,
         epochs: int,
         seed: int,
+        on_epoch: EpochHook | None = None,
     ) -> Fit:
         """Train a freshly initialised model on the rows ``train_idx``.
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from regsearch import interrupt
-from regsearch.backends.base import Fit, Trainer
+from regsearch.backends.base import EpochHook, Fit, Trainer
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty
 
@@ -94,6 +94,7 @@ def train_epochs(
     train_epoch: Callable[[int], EpochStats],
     snapshot: Callable[[], Any],
     restore: Callable[[Any], None],
+    on_epoch: EpochHook | None = None,
 ) -> Fit:
     """Run up to ``epochs`` epochs of ``train_epoch(epoch)``.
 
@@ -105,11 +106,14 @@ def train_epochs(
         train_epoch: trains one epoch (1-based number) and returns its penalized mean loss and
             accuracy over the training rows.
         snapshot, restore: copy the weights out and back in (best-weights restoring).
+        on_epoch: told each epoch's number as it begins.
     """
     start = time.perf_counter()
     progress = FitProgress(patience, validated=validation is not None)
     for epoch in range(1, epochs + 1):
         interrupt.check()
+        if on_epoch is not None:
+            on_epoch(epoch)
         loss, acc = train_epoch(epoch)
         if progress.trained(epoch, loss, acc, penalty.value(trainer.kernels(model))):
             break

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from regsearch.backends.base import Fit, FoldParallel, ModelFactory
+from regsearch.backends.base import EpochHook, Fit, FoldParallel, ModelFactory
 from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
 from regsearch.errors import BackendUnavailable, param
@@ -159,6 +159,7 @@ class KerasTrainer:
         penalty: Penalty,
         epochs: int,
         seed: int,
+        on_epoch: EpochHook | None = None,
     ) -> Fit:
         self.reset(penalty, seed)
         model = self.model
@@ -180,6 +181,7 @@ class KerasTrainer:
             train_epoch,
             snapshot=model.get_weights,
             restore=model.set_weights,
+            on_epoch=on_epoch,
         )
 
     def _epoch_function(self) -> Any:

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from regsearch.backends.base import Fit, FoldParallel, ModelFactory
+from regsearch.backends.base import EpochHook, Fit, FoldParallel, ModelFactory
 from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
 from regsearch.models import architecture
@@ -112,6 +112,7 @@ class TorchTrainer:
         penalty: Penalty,
         epochs: int,
         seed: int,
+        on_epoch: EpochHook | None = None,
     ) -> Fit:
         model = self.new_model(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.settings.lr, weight_decay=0.0)
@@ -148,6 +149,7 @@ class TorchTrainer:
             train_epoch,
             snapshot=lambda: copy.deepcopy(model.state_dict()),
             restore=model.load_state_dict,
+            on_epoch=on_epoch,
         )
 
     @torch.no_grad()

@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from regsearch import interrupt
-from regsearch.backends.base import Fit, Fold
+from regsearch.backends.base import EpochHook, Fit, Fold
 from regsearch.backends.loop import FitProgress, validation_scores
 from regsearch.backends.torch import weights_penalty
 from regsearch.penalty import Penalty
@@ -52,7 +52,12 @@ class StackedFolds:
         )
 
     def fit_folds(
-        self, folds: Sequence[Fold], penalty: Penalty, epochs: int, seeds: Sequence[int]
+        self,
+        folds: Sequence[Fold],
+        penalty: Penalty,
+        epochs: int,
+        seeds: Sequence[int],
+        on_epoch: EpochHook | None = None,
     ) -> list[Fit]:
         """Train one model per fold at once.
 
@@ -109,6 +114,8 @@ class StackedFolds:
         start = time.perf_counter()
         for epoch in range(1, epochs + 1):
             interrupt.check()
+            if on_epoch is not None:
+                on_epoch(epoch)
             orders = [
                 r[torch.randperm(len(r), generator=g)]
                 for r, g in zip(rows, generators, strict=True)

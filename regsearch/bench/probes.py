@@ -14,6 +14,7 @@ import numpy as np
 
 from regsearch.config import TrainSettings
 from regsearch.data import Dataset
+from regsearch.observe import Quiet
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
@@ -99,14 +100,11 @@ def memory_over_trials(backend: str, ds: Dataset, trials: int, seed: int) -> dic
     return marks
 
 
-class _OnTrial:
+class _OnTrial(Quiet):
     """An observer that only hears of finished trials."""
 
-    def __init__(self, on_trial: Callable[[Any, Any], None]):
-        self.on_trial = on_trial
+    def __init__(self, record: Callable[[Any, Any], None]):
+        self.record = record
 
-    def on_fold(self, *args: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+    def on_trial(self, study: Any, trial: Any) -> None:
+        self.record(study, trial)

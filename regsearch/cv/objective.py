@@ -7,18 +7,22 @@ of training (one at a time, or all at once), reporting and pruning follow the st
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 
 from regsearch import records
+from regsearch.errors import SurplusTrial
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty, suggest_penalty, weight_stats
 from regsearch.seeds import fold_seed
 
 if TYPE_CHECKING:
     from regsearch.backends import Fit, Trainer
+    from regsearch.backends.base import EpochHook
     from regsearch.config import StudyConfig
     from regsearch.cv.folds import Fold
     from regsearch.cv.pruning import PruningPolicy
@@ -51,18 +55,35 @@ class CrossValidationObjective:
         self.observer = observer
 
     def __call__(self, trial: optuna.Trial) -> float:
-        penalty = (
-            Penalty() if records.is_baseline(trial) else suggest_penalty(trial, self.config.space)
-        )
+        self._fold: int | None = None  # the fold in progress, for a failure's reason
+        try:
+            return self._score(trial)
+        except (optuna.TrialPruned, SurplusTrial):
+            raise
+        except KeyboardInterrupt:
+            self._record_failure(trial, "interrupted (Ctrl-C or SIGTERM)")
+            raise
+        except Exception as exc:
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            self._record_failure(trial, f"failed with {type(exc).__name__}: {text}")
+            raise
+
+    def _score(self, trial: optuna.Trial) -> float:
+        if records.is_baseline(trial):
+            self._refuse_second_baseline(trial)
+        space, train = self.config.space, self.config.train
+        penalty = Penalty() if records.is_baseline(trial) else suggest_penalty(trial, space)
         trial.set_user_attr(records.PENALTY, penalty.kind)
         trial.set_user_attr(records.WORKER, records.worker_id())
         scores: list[float] = []
         fit_times: list[float] = []
+        k = len(self.folds)
         reusable = self._folds_of_killed_trial(trial)
         batched = self._train_folds_at_once(
-            [i for i in range(len(self.folds)) if i not in reusable], penalty
+            trial.number, [i for i in range(k) if i not in reusable], penalty
         )
         for i, (train_idx, val_idx) in enumerate(self.folds):
+            self._fold = i
             if i in reusable:
                 # Finished by the killed trial this one retries: the same configuration, fold
                 # and seed train the same model, so its stored record stands.
@@ -74,8 +95,9 @@ class CrossValidationObjective:
                 train_idx,
                 val_idx,
                 penalty,
-                self.config.train.epochs,
+                train.epochs,
                 fold_seed(self.config.seed, i),
+                on_epoch=self._epoch_hook(trial.number, i),
             )
             if self.observer is not None:
                 self.observer.on_fold(trial.number, i, penalty, fit)
@@ -83,17 +105,18 @@ class CrossValidationObjective:
                 self._prune(
                     trial,
                     f"diverged in fold {i}: {fit.diverged} with penalty {penalty.describe()} "
-                    f"and lr {self.config.train.lr:g}",
+                    f"and lr {train.lr:g}",
                 )
             score, fit_time = self._record_fold(trial, i, fit, val_idx)
             scores.append(score)
             fit_times.append(fit_time)
             trial.report(self.policy.reported(scores), step=i)
-            if i + 1 < len(self.folds) and trial.should_prune():
+            if i + 1 < k and trial.should_prune():
                 self._prune(
                     trial,
-                    f"pruned after fold {i}: acc {np.mean(scores):.4f} on "
-                    f"{i + 1} of {len(self.folds)} folds, worse than the other trials there",
+                    f"pruned after fold {i} ({i + 1} of {k} folds) by the {self.policy.name} "
+                    f"pruner; partial mean {np.mean(scores):.4f} over {i + 1} "
+                    f"fold{'s' if i else ''}, not comparable with complete {k}-fold means",
                 )
         summary = {
             records.MEAN_SCORE: float(np.mean(scores)),
@@ -104,6 +127,34 @@ class CrossValidationObjective:
         for key, value in summary.items():
             trial.set_user_attr(key, value)
         return summary[records.MEAN_SCORE]
+
+    def _epoch_hook(self, trial_number: int, fold: int | None) -> EpochHook | None:
+        observer, epochs = self.observer, self.config.train.epochs
+        if observer is None:
+            return None
+        return lambda epoch: observer.on_epoch(trial_number, fold, epoch, epochs)
+
+    def _record_failure(self, trial: optuna.Trial, what: str) -> None:
+        where = "before its first fold" if self._fold is None else f"in fold {self._fold}"
+        # The storage may be what failed: the reason is a courtesy, the error is what counts.
+        with contextlib.suppress(Exception):
+            records.set_reason(trial, f"{what} {where}")
+
+    @staticmethod
+    def _refuse_second_baseline(trial: optuna.Trial) -> None:
+        """A baseline is queued again when the study has none alive (see
+        :meth:`regsearch.run.session.StudySession.ensure_baseline`); workers doing that at the
+        same moment queue two, and the later one is not run, so it is never counted twice."""
+        alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        earlier = [
+            t.number
+            for t in trial.study.get_trials(deepcopy=False, states=alive)
+            if records.is_baseline(t) and t.number != trial.number
+        ]
+        if earlier:
+            reason = f"not run: trial {earlier[0]} is the study's baseline already"
+            records.set_reason(trial, reason)
+            raise SurplusTrial(reason)
 
     def _record_fold(
         self, trial: optuna.Trial, i: int, fit: Fit, val_idx: np.ndarray
@@ -135,7 +186,9 @@ class CrossValidationObjective:
         records.set_reason(trial, reason)
         raise optuna.TrialPruned(reason)
 
-    def _train_folds_at_once(self, folds: list[int], penalty: Penalty) -> dict[int, Fit]:
+    def _train_folds_at_once(
+        self, trial_number: int, folds: list[int], penalty: Penalty
+    ) -> dict[int, Fit]:
         """Train ``folds`` as one batched computation where the policy allows it (nothing is
         pruned between folds) and the trainer can; else nothing here (one by one later)."""
         batched = self.trainer.fold_parallel
@@ -143,7 +196,11 @@ class CrossValidationObjective:
             return {}
         seeds = [fold_seed(self.config.seed, i) for i in folds]
         fits = batched.fit_folds(
-            [self.folds[i] for i in folds], penalty, self.config.train.epochs, seeds
+            [self.folds[i] for i in folds],
+            penalty,
+            self.config.train.epochs,
+            seeds,
+            on_epoch=self._epoch_hook(trial_number, None),
         )
         return dict(zip(folds, fits, strict=True))
 

@@ -35,6 +35,9 @@ class RefitResult:
     test_loss: float
     fit_time: float
     model_path: str | None = None
+    majority_accuracy: float | None = None
+    """The test accuracy of always predicting the training set's most frequent class: what
+    a model that learned nothing scores (``None`` in studies refit before it was recorded)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,4 +87,5 @@ def refit_and_test(
         test_loss=cross_entropy(logits, dataset.y_test),
         fit_time=fit.fit_time,
         model_path=model_path,
+        majority_accuracy=float(np.mean(dataset.y_test == np.bincount(dataset.y_train).argmax())),
     )

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 
 
 class Observer(Protocol):
+    def on_epoch(self, trial_number: int, fold: int | None, epoch: int, epochs: int) -> None:
+        """Epoch ``epoch`` of ``epochs`` begins in fold ``fold`` (``None``: all of the trial's
+        folds, trained at once)."""
+        ...
+
     def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
         """After fold ``fold`` of trial ``trial_number`` trained."""
         ...
@@ -35,6 +40,10 @@ class Observers:
     def __init__(self, observers: Sequence[Observer] = ()):
         self.observers = list(observers)
 
+    def on_epoch(self, trial_number: int, fold: int | None, epoch: int, epochs: int) -> None:
+        for observer in self.observers:
+            observer.on_epoch(trial_number, fold, epoch, epochs)
+
     def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
         for observer in self.observers:
             observer.on_fold(trial_number, fold, penalty, fit)
@@ -48,23 +57,33 @@ class Observers:
             observer.close()
 
 
-class TrialLines:
+class Quiet:
+    """An observer that does nothing; subclasses hear only what they override."""
+
+    def on_epoch(self, trial_number: int, fold: int | None, epoch: int, epochs: int) -> None:
+        pass
+
+    def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
+        pass
+
+    def on_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class TrialLines(Quiet):
     """Writes :func:`regsearch.present.text.trial_line` for each finished trial."""
 
     def __init__(self, write: Callable[[str], None] = print, prefix: str = ""):
         self.write = write
         self.prefix = prefix
 
-    def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
-        pass
-
     def on_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         from regsearch.present.text import trial_line
 
         self.write(self.prefix + trial_line(trial))
-
-    def close(self) -> None:
-        pass
 
 
 def standard_observers(

@@ -1,11 +1,13 @@
-"""A progress bar for a running study (tqdm): trials done and to go, the fold in progress, the
-best score so far and tqdm's estimate of the time left. Shown only on a terminal."""
+"""A progress bar for a running study (tqdm): trials done and to go, the trial, fold and epoch
+in progress, the best complete trial's score so far and tqdm's estimate of the time left. It
+moves every epoch. Shown only on a terminal."""
 
 from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING, Any
 
+from optuna.trial import TrialState
 from tqdm import tqdm
 
 if TYPE_CHECKING:
@@ -45,14 +47,21 @@ class StudyProgress:
         else:
             tqdm.write(line, file=sys.stdout)
 
-    def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
-        following = f"fold {fold + 2}/{self.folds}" if fold + 1 < self.folds else "scoring"
+    def on_epoch(self, trial_number: int, fold: int | None, epoch: int, epochs: int) -> None:
+        where = f"folds 1-{self.folds} at once" if fold is None else f"fold {fold + 1}/{self.folds}"
         best = "" if self.best is None else f", best {self.best:.4f}"
-        self.bar.set_postfix_str(f"trial {trial_number}: {following}{best}", refresh=True)
+        self.bar.set_postfix_str(
+            f"trial {trial_number}: {where}, epoch {epoch}/{epochs}{best}", refresh=True
+        )
+
+    def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
+        pass
 
     def on_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        if trial.value is not None and (self.best is None or trial.value > self.best):
-            self.best = trial.value
+        # Only a complete trial has a score over every fold (a pruned one's is partial).
+        value = trial.value if trial.state == TrialState.COMPLETE else None
+        if value is not None and (self.best is None or value > self.best):
+            self.best = value
         self.bar.update(1)
 
     def close(self) -> None:

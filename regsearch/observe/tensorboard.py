@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from regsearch.backends import Fit
+from regsearch.observe import Quiet
 from regsearch.penalty import Penalty
 
 if TYPE_CHECKING:
-    import optuna
+    pass
 
 TAGS = {
     "loss": "loss/train",
@@ -70,7 +71,7 @@ def _tf_writer(run_dir: Path, curves: dict[str, list[float]]) -> None:
 WRITERS: dict[str, ScalarWriter] = {"torch": _torch_writer, "tf": _tf_writer}
 
 
-class TensorBoardLogger:
+class TensorBoardLogger(Quiet):
     """Writes a finished fold's history under ``logdir/<run name>``."""
 
     def __init__(self, logdir: Path, backend: str):
@@ -79,9 +80,3 @@ class TensorBoardLogger:
 
     def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
         self.write(self.logdir / run_name(trial_number, penalty, fold), fit.history)
-
-    def on_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

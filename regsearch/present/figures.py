@@ -91,7 +91,9 @@ def _mark_choices(ax: Any, complete: list[dict[str, Any]], selection: dict[str, 
 
 
 def optimisation_history(study: Any, out: Path) -> str:
-    """Trial number against score, the best-so-far line, pruned trials at their last report."""
+    """Trial number against score, with the best-so-far line. Pruned trials have no score over
+    every fold (their partial means are not comparable, and often look better than they
+    are): they are marked on the axis's bottom edge, not on the score scale."""
     from matplotlib.ticker import MaxNLocator
     from optuna.trial import TrialState
 
@@ -102,19 +104,27 @@ def optimisation_history(study: Any, out: Path) -> str:
             done.append((trial.number, trial.value))
             best = max(best, trial.value)
             best_line.append((trial.number, best))
-        elif trial.state == TrialState.PRUNED and trial.intermediate_values:
-            last = max(trial.intermediate_values)
-            pruned.append((trial.number, trial.intermediate_values[last]))
+        elif trial.state == TrialState.PRUNED:
+            pruned.append(trial.number)
     if done:
         ax.plot(*zip(*done, strict=True), "o", color="tab:blue", label="complete trial")
         ax.step(*zip(*best_line, strict=True), where="post", color="crimson", label="best so far")
     if pruned:
-        ax.plot(*zip(*pruned, strict=True), "x", color="grey", label="pruned (score when pruned)")
+        ax.plot(
+            pruned,
+            [0.0] * len(pruned),
+            "|",
+            ms=14,
+            color="grey",
+            transform=ax.get_xaxis_transform(),  # x in data, y on the axes' bottom edge
+            clip_on=False,
+            label="pruned trial (no full-CV score)",
+        )
     ax.set_xlabel("trial number")
     ax.set_ylabel("mean validation accuracy (fraction)")
     title = "Optimisation history"
     floor = best - 0.2  # collapsed runs (e.g. 0.1 = chance) would flatten everything else
-    if any(score < floor for _, score in done + pruned):
+    if any(score < floor for _, score in done):
         ax.set_ylim(bottom=floor)
         title += f" (y axis cut at {floor:.2f})"
     ax.set_title(title)
@@ -193,7 +203,10 @@ def weights_vs_lambda(rows: list[dict[str, Any]], out: Path) -> str:
             ax.plot(
                 [lambda_of(r) for r in series], ys, "o-", color=colour, label=PENALTY_LABELS[kind]
             )
-    baseline = next((r for r in rows if r["baseline"] and r["mean_weight_l2"] is not None), None)
+    baseline = next(
+        (r for r in rows if r["baseline"] and r["state"] == "COMPLETE" and r["mean_weight_l2"]),
+        None,
+    )
     for ax, key in ((left, "mean_weight_sparsity"), (right, "mean_weight_l2")):
         if baseline is not None:
             ax.axhline(baseline[key], color="grey", ls="--", label="baseline (none)")
@@ -255,7 +268,8 @@ def write_report(study: Any, out: Path) -> Path:
     # Studies refit before selection rules were recorded: the refit trial was the best.
     selection = records.selection_record(study) or {"best_trial": refit.get("trial_number")}
     baseline_trial = baseline.get(
-        "trial_number", next((r["trial"] for r in rows if r["baseline"]), None)
+        "trial_number",
+        next((r["trial"] for r in rows if r["baseline"] and r["state"] == "COMPLETE"), None),
     )
     curves: dict[str, int | None] = {
         "chosen": refit.get("trial_number", selection.get("best_trial")),

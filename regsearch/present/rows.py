@@ -31,6 +31,7 @@ def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, 
     trials = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
     n_folds = folds or max((len(records.fold_scores(t)) for t in trials), default=0)
     means = sorted((_value(t) for t in trials if t.state == TrialState.COMPLETE), reverse=True)
+    retries = {records.retry_of(t): t.number for t in trials if records.retry_of(t) is not None}
     rows = []
     for trial in trials:
         attrs, penalty = trial.user_attrs, records.penalty_of(trial)
@@ -61,9 +62,19 @@ def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, 
         )
         row["mean_weight_sparsity"] = float(np.mean(sparsity)) if sparsity else None
         row["mean_weight_l2"] = float(np.mean(norm)) if norm else None
-        row[records.REASON] = records.reason(trial)
+        row[records.REASON] = records.reason(trial) or _failure(trial, retries)
         rows.append(row)
     return rows
+
+
+def _failure(trial: FrozenTrial, retries: dict[int | None, int]) -> str | None:
+    """Why a failed trial without a stored reason failed: its worker died (Optuna failed it
+    for a missing heartbeat and queued a retry), or nothing is known."""
+    if trial.state != TrialState.FAIL:
+        return None
+    if trial.number in retries:
+        return f"its worker stopped (no heartbeat); retried as trial {retries[trial.number]}"
+    return "failed (no reason was recorded)"
 
 
 def _measured(attrs: dict[str, Any], field: str, n_folds: int) -> list[float]:

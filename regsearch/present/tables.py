@@ -110,8 +110,7 @@ def study_table(study: optuna.Study, rows: list[dict[str, Any]]) -> str:
                 "fit s": None
                 if row[records.MEAN_FIT_TIME] is None
                 else f"{row[records.MEAN_FIT_TIME]:.1f}",
-                "reason": row[records.REASON]
-                or ("baseline, no penalty" if row["baseline"] else ""),
+                "reason": _reason(row),
             }
         )
     name = printable(study.study_name)
@@ -120,6 +119,13 @@ def study_table(study: optuna.Study, rows: list[dict[str, Any]]) -> str:
     lines.append("")
     lines += chosen_lines(study)
     return "\n".join(lines)
+
+
+def _reason(row: dict[str, Any]) -> str:
+    reason = row[records.REASON] or ""
+    if not row["baseline"]:
+        return reason
+    return f"baseline, no penalty; {reason}" if reason else "baseline, no penalty"
 
 
 def chosen_lines(study: optuna.Study) -> list[str]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import records
+from regsearch.cv.doubts import doubts
+from regsearch.errors import render
 from regsearch.penalty import Penalty, lambda_cell
 
 if TYPE_CHECKING:
@@ -34,7 +37,12 @@ def trial_line(trial: FrozenTrial) -> str:
     return f"{head}  {reason}  ({seconds:.1f} s)"
 
 
-def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:
+def summary(
+    result: StudyResult,
+    config: StudyConfig,
+    top: int = 5,
+    name_of: Callable[[str], str] = lambda name: name,
+) -> str:
     """The closing table: best trials, baseline, chosen configuration, test results, commands."""
     from regsearch.run.storage import redact_url
 
@@ -98,8 +106,10 @@ def summary(result: StudyResult, config: StudyConfig, top: int = 5) -> str:
     if all(e == config.train.epochs for e in chosen_epochs):
         lines.append(
             f"Every fold of the chosen configuration was still improving at epoch "
-            f"{config.train.epochs}; a larger --epochs may find a better model."
+            f"{config.train.epochs}; a larger {name_of('epochs')} may find a better model."
         )
+    for doubt in doubts(completed, chosen):
+        lines.append(f"Warning: {render(doubt, name_of)}")
     if chosen.model_path:
         lines.append(f"Model saved to {chosen.model_path}")
     storage = redact_url(config.storage)

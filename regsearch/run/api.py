@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -11,10 +12,11 @@ import sqlalchemy
 
 from regsearch.backends import Backend
 from regsearch.config import StudyConfig
+from regsearch.cv.doubts import doubts
 from regsearch.cv.refit import RefitResult
 from regsearch.data import Dataset
-from regsearch.errors import StorageFailed
-from regsearch.observe import Observer, Observers
+from regsearch.errors import RegsearchWarning, StorageFailed, render
+from regsearch.observe import Observer, Observers, TrialLines
 from regsearch.run.refit_once import refit_once
 from regsearch.run.session import StudySession
 from regsearch.run.storage import describe_storage_failure
@@ -37,16 +39,19 @@ def run_study(
     backend: Backend | None = None,
     dataset: Dataset | None = None,
     observer: Observer | None = None,
-    log: Callable[[str], None] = lambda message: None,
+    log: Callable[[str], None] | None = None,
+    verbose: bool = False,
 ) -> StudyResult:
     """Run (or resume) the study described by ``config`` up to ``config.trials`` finished trials,
     then retrain the chosen configuration and the baseline on the whole training set and test
     them once.
 
-    With ``config.workers > 1`` the trials run in that many worker processes (each printing a
-    line per trial); with ``config.refit_only`` none run. Everything that can be refused (data,
-    folds, backend, a mismatching stored study) is checked before anything is written to the
-    storage.
+    It is quiet: Optuna's own log lines are held back during the call, and nothing is
+    printed unless ``verbose`` (a line per trial, and the progress sentences) or ``log`` asks.
+    With ``config.workers > 1`` the trials run in that many worker processes; with
+    ``config.refit_only`` none run. Everything that can be refused (data, folds, backend, a
+    mismatching stored study) is checked before anything is written to the storage. A chosen
+    model at chance level, or trials that all tie, raise a :class:`RegsearchWarning`.
 
     Args:
         config: the study's settings.
@@ -54,17 +59,40 @@ def run_study(
         dataset: preloaded data; defaults to loading ``config.dataset``.
         observer: hears of every fold and finished trial run in this process
             (see :mod:`regsearch.observe`).
-        log: receives progress sentences (downloads, resumes, refits); the CLI prints them.
+        log: receives progress sentences (downloads, resumes, refits); ``print`` with
+            ``verbose``.
+        verbose: print a line per trial and the progress sentences.
 
     Raises:
         RegsearchError: its subclasses :class:`~regsearch.errors.InputError` (refused input,
             nothing stored), ``NothingToRefit``, ``RefitError``, ``RefitElsewhere`` (another
             worker refits), ``WorkerFailed`` and ``StorageFailed``.
     """
-    session = open_session(config, backend=backend, dataset=dataset, log=log)
-    new_trials = optimize(session, observer, backend=backend, dataset=dataset)
-    chosen, baseline = refit(session)
+    say = log or (print if verbose else _silent)
+    observers = Observers([*([observer] if observer else []), *([TrialLines()] if verbose else [])])
+    with _optuna_quiet():
+        session = open_session(config, backend=backend, dataset=dataset, log=say)
+        new_trials = optimize(session, observers, backend=backend, dataset=dataset, lines=verbose)
+        chosen, baseline = refit(session)
+    for doubt in doubts(session.complete_trials(), chosen):
+        warnings.warn(render(doubt), RegsearchWarning, stacklevel=2)
     return StudyResult(session.study, chosen, baseline, new_trials)
+
+
+def _silent(message: str) -> None:
+    pass
+
+
+@contextlib.contextmanager
+def _optuna_quiet() -> Iterator[None]:
+    """Optuna's INFO lines ("Trial 3 finished with value ...") held back: a library call
+    should print nothing unless asked; regsearch reports trials itself."""
+    before = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(before)
 
 
 def open_session(
@@ -72,7 +100,7 @@ def open_session(
     *,
     backend: Backend | None = None,
     dataset: Dataset | None = None,
-    log: Callable[[str], None] = lambda message: None,
+    log: Callable[[str], None] = _silent,
 ) -> StudySession:
     """:meth:`StudySession.open`, with storage failures as :class:`StorageFailed`."""
     with _storage_failures(config):

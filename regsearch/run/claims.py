@@ -61,3 +61,49 @@ def drop_refit_claim(storage: RDBStorage, study_name: str, trial_number: int) ->
                 _REFIT_CLAIMS.c.trial_number == trial_number,
             )
         )
+
+
+_SAMPLER_STREAMS = sqlalchemy.Table(
+    "regsearch_sampler_streams",
+    sqlalchemy.MetaData(),
+    sqlalchemy.Column("study_name", sqlalchemy.String(512), primary_key=True),
+    sqlalchemy.Column("stream", sqlalchemy.Integer, primary_key=True),
+    sqlalchemy.Column("worker", sqlalchemy.String(256), nullable=False),
+    sqlalchemy.Column("claimed_at", sqlalchemy.DateTime, nullable=False),
+)
+"""Which sampler stream each process that ran a study's trials took: 0 for the first, then
+1, 2, ... Two processes never share one, whether started together or one after the other."""
+
+
+def claim_sampler_stream(storage: RDBStorage, study_name: str) -> int:
+    """The lowest sampler stream of ``study_name`` not taken yet, taken now for this process.
+
+    The first process ever to run the study's trials gets 0 (its sampler seed is the study's
+    seed, so one uninterrupted run is reproducible); a resumed run, or a worker beside it,
+    gets the next, so no two processes propose the same sequence of configurations.
+    """
+    engine = storage.engine
+    with contextlib.suppress(sqlalchemy.exc.SQLAlchemyError):
+        _SAMPLER_STREAMS.create(engine, checkfirst=True)
+    column = _SAMPLER_STREAMS.c
+    while True:
+        with engine.connect() as connection:
+            taken = connection.execute(
+                sqlalchemy.select(sqlalchemy.func.max(column.stream)).where(
+                    column.study_name == study_name
+                )
+            ).scalar()
+        stream = 0 if taken is None else int(taken) + 1
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    _SAMPLER_STREAMS.insert().values(
+                        study_name=study_name,
+                        stream=stream,
+                        worker=worker_id(),
+                        claimed_at=datetime.now(),
+                    )
+                )
+            return stream
+        except sqlalchemy.exc.IntegrityError:
+            continue  # another process took it at the same moment: try the next

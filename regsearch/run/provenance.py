@@ -73,9 +73,14 @@ def _record_new_study(
     study.set_user_attr(records.DATASET_SUMMARY, dataset.describe())
     study.set_user_attr(records.VERSIONS, versions(backend))
     study.set_user_attr(records.METRIC, records.METRIC_TEXT)
-    # The unregularized baseline answers "did regularization help at all?". It samples no
-    # parameters, so the penalty categorical keeps the same choices in every trial and the
-    # sampler never proposes "none" again.
+    study.set_user_attr(records.CLASSES, list(dataset.classes or range(dataset.n_classes)))
+    queue_baseline(study)
+
+
+def queue_baseline(study: optuna.Study) -> None:
+    """Queue the unregularized baseline trial. It answers "did regularization help at all?".
+    It samples no parameters, so the penalty categorical keeps the same choices in every
+    trial and the sampler never proposes "none" again."""
     study.enqueue_trial({}, user_attrs={records.BASELINE: True})
 
 

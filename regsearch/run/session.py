@@ -22,7 +22,8 @@ from regsearch.data import Dataset, load_dataset
 from regsearch.errors import SurplusTrial
 from regsearch.models import model_factory
 from regsearch.observe import Observer, Observers
-from regsearch.run.provenance import create_or_resume
+from regsearch.run.claims import claim_sampler_stream
+from regsearch.run.provenance import create_or_resume, queue_baseline
 from regsearch.run.storage import check_storage_url, fail_stale_trials, open_storage
 from regsearch.seeds import sampler_seed
 
@@ -61,12 +62,12 @@ class StudySession:
         backend: Backend | None = None,
         dataset: Dataset | None = None,
         log: Log = _silent,
-        worker: int = 0,
     ) -> StudySession:
-        """Load the data, compute the folds, then create the study or verify the stored one.
+        """Check the storage URL, load the data, compute the folds, import the backend, then
+        create the study or verify the stored one.
 
-        ``worker`` (0, 1, ...) numbers the processes sharing one study: each needs its own
-        sampler seed (:func:`regsearch.seeds.sampler_seed`).
+        Each process that runs trials takes its own sampler stream
+        (:func:`regsearch.run.claims.claim_sampler_stream`) when it starts to run them.
         """
         # The storage URL, the data and the folds are checked first: importing a framework
         # takes seconds, and refusing them needs none.
@@ -89,7 +90,8 @@ class StudySession:
             records.FOLDS_FINGERPRINT: folds_fingerprint(folds),
         }
         storage = open_storage(config.storage, config.heartbeat_interval, config.grace_period)
-        sampler = optuna.samplers.TPESampler(seed=sampler_seed(config.seed, worker))
+        # The sampler's seed is set when this process first runs trials (see optimize).
+        sampler = optuna.samplers.TPESampler(seed=config.seed)
         pruner = PruningPolicy(config.pruner, config.folds).pruner()
         study = create_or_resume(config, storage, identity, backend, dataset, sampler, pruner)
         model = model_factory(backend.name, config.train)
@@ -119,6 +121,8 @@ class StudySession:
             self.log(f"Resuming: {finished} of {config.trials} trials are already finished.")
         if config.trials - finished <= 0:
             return 0
+        stream = claim_sampler_stream(self.storage, study.study_name)
+        study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(config.seed, stream))
         objective = CrossValidationObjective(
             self.trainer,
             self.dataset,
@@ -136,6 +140,7 @@ class StudySession:
         ]
         waiting_said = False
         while (missing := config.trials - self.finished_trials()) > 0:
+            self.ensure_baseline()
             running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
             if running < missing:
                 study.optimize(
@@ -202,6 +207,18 @@ class StudySession:
                 f"stopped sending heartbeats {self.config.grace_period} s ago: marked failed, "
                 "and each configuration is queued once more."
             )
+
+    def ensure_baseline(self) -> None:
+        """Queue the unregularized baseline again when the study has none finished, running
+        or waiting: a Ctrl-C during it (its trial failed) must not lose it for good. (A
+        killed worker's baseline is already queued again by Optuna's retry of stale trials.)
+        Workers that queue one at the same moment run only the first; see
+        :class:`~regsearch.cv.objective.CrossValidationObjective`."""
+        alive = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+        trials = self.study.get_trials(deepcopy=False, states=alive)
+        if not any(records.is_baseline(t) for t in trials):
+            self.log("The baseline (no penalty) has not finished: queued again.")
+            queue_baseline(self.study)
 
     def complete_trials(self) -> list[FrozenTrial]:
         return self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

@@ -114,7 +114,7 @@ def _worker_main(
     lines: bool,
     render: Callable[[str], str] | None,
 ) -> None:
-    """One worker: open the study with sampler stream ``index`` and run trials."""
+    """One worker: open the study and run trials (with a sampler stream of its own)."""
     import optuna
 
     from regsearch.interrupt import handle_stop_signals
@@ -129,7 +129,6 @@ def _worker_main(
                 config,
                 backend=backend,  # type: ignore[arg-type]
                 dataset=dataset,  # type: ignore[arg-type]
-                worker=index,
             )
             observers = standard_observers(config, lines=lines, bar=False, total=0, prefix=prefix)
             try:
