@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from regsearch import interrupt
 from regsearch.backends.base import (
     Backend,
     EpochHook,
@@ -83,8 +84,9 @@ class FakeTrainer:
         seed: int,
         on_epoch: EpochHook | None = None,
     ) -> Fit:
-        if on_epoch is not None:
-            for epoch in range(1, epochs + 1):
+        for epoch in range(1, epochs + 1):  # where a real loop checks for Ctrl-C
+            interrupt.check()
+            if on_epoch is not None:
                 on_epoch(epoch)
         self.calls.append(
             Call(

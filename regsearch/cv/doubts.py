@@ -31,7 +31,7 @@ def doubts(complete: Sequence[FrozenTrial], chosen: RefitResult) -> list[str]:
             "check the data: scaled features, the right labels."
         )
     values = [t.value for t in complete if t.value is not None]
-    if len(values) >= 2 and max(values) - min(values) < 1e-9:
+    if len(values) >= 3 and max(values) - min(values) < 1e-9:
         found.append(
             f"all {len(values)} complete trials scored exactly {values[0]:.4f}, penalty or "
             "not: the choice among them is arbitrary. The models most likely did not train; "
