@@ -129,7 +129,8 @@ def optimisation_history(study: Any, out: Path) -> str:
         title += f" (y axis cut at {floor:.2f})"
     ax.set_title(title)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(fontsize=8)
+    # Below the axes: the best trials crowd the top, the pruned ticks the bottom.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     return _save(fig, out / "history.png")
 
 

@@ -72,7 +72,12 @@ def run_study(
     observers = Observers([*([observer] if observer else []), *([TrialLines()] if verbose else [])])
     with _optuna_quiet():
         session = open_session(config, backend=backend, dataset=dataset, log=say)
-        new_trials = optimize(session, observers, backend=backend, dataset=dataset, lines=verbose)
+        try:
+            new_trials = optimize(
+                session, observers, backend=backend, dataset=dataset, lines=verbose
+            )
+        finally:
+            observers.close()
         chosen, baseline = refit(session)
     for doubt in doubts(session.complete_trials(), chosen):
         warnings.warn(render(doubt), RegsearchWarning, stacklevel=2)
