@@ -35,9 +35,7 @@ ScalarWriter = Callable[[Path, dict[str, list[float]]], None]
 
 def run_name(trial_number: int, penalty: Penalty, fold: int | None) -> str:
     """``trial007-l1_l2-l1=3.0e-05-l2=1.2e-03/fold2`` (``/refit`` for the refit)."""
-    lambdas = "".join(
-        f"-{name}={value:.1e}" for name, value in (("l1", penalty.l1), ("l2", penalty.l2)) if value
-    )
+    lambdas = "-" + penalty.lambdas(".1e", sep="-") if penalty.active else ""
     return f"trial{trial_number:03d}-{penalty.kind}{lambdas}/" + (
         "refit" if fold is None else f"fold{fold}"
     )

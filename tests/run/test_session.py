@@ -9,7 +9,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from regsearch import SearchSpace, StudyConfig, TrainSettings, run_study
+from regsearch import SearchSpace, StudyConfig, TrainSettings, records, run_study
 from regsearch.cv.refit import refit_epochs
 from regsearch.errors import NothingToRefit, StudyMismatch
 from regsearch.seeds import fold_seed
@@ -232,3 +232,20 @@ def test_folds_are_trained_at_once_only_when_nothing_is_pruned_between_them(
     assert (trainer.batched_calls == 4) is batched  # one batched call per trial
     fold_seeds = [call.seed for call in trainer.calls if call.val_idx is not None]
     assert fold_seeds[:3] == [fold_seed(config.seed, i) for i in range(3)]
+
+
+def test_the_python_api_runs_workers(config, tiny_dataset):
+    """``workers`` in the config, as ``--workers`` on the command line: worker processes share
+    the study, each with its own sampler stream, and the refit runs once, here."""
+    result = run_study(
+        dataclasses.replace(config, workers=2, trials=6),
+        backend=FakeBackend(),
+        dataset=tiny_dataset,
+    )
+    trials = result.study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(trials) == 6 and result.new_trials == 6
+    workers = {t.user_attrs["worker"] for t in trials}
+    assert records.worker_id() not in workers  # run by the worker processes, not here
+    sampled = [tuple(sorted(t.params.items())) for t in trials if t.params]
+    assert len(set(sampled)) == len(sampled) == 5
+    assert result.study.user_attrs["refit"]["trial_number"] == result.chosen.trial_number
