@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 with contextlib.suppress(ImportError):  # without torch, its tests skip
     import torch._dynamo  # noqa: F401
 
+from regsearch.config import SearchSpace, StudyConfig, TrainSettings
 from regsearch.data import Dataset
 from regsearch.testing import synthetic_dataset
 
@@ -57,23 +59,37 @@ def mnist_dir() -> Path:
     return MNIST_DIR
 
 
+def fake_study_config(folder: Path, **changes) -> StudyConfig:
+    """A small study for the fake backend (3 folds, 4 trials, 3 epochs, no pruning) stored in
+    ``folder``; ``changes`` override any field."""
+    base = StudyConfig(
+        backend="torch",
+        dataset="digits",
+        folds=3,
+        trials=4,
+        storage=f"sqlite:///{folder}/s.db",
+        pruner="none",
+        space=SearchSpace(lambda_min=1e-5, lambda_max=1e-1),
+        train=TrainSettings(epochs=3),
+    )
+    return dataclasses.replace(base, **changes)
+
+
 @pytest.fixture(scope="session")
 def finished_fake_study(tmp_path_factory) -> tuple[str, str]:
     """A finished 10-trial study (fake backend, median pruning) in a SQLite file, shared by the
     read-only commands' tests: ``(storage URL, study name)``. Its name is hostile on purpose."""
-    from regsearch import SearchSpace, StudyConfig, TrainSettings, run_study
+    from regsearch import run_study
     from regsearch.testing import FakeBackend
 
     folder = tmp_path_factory.mktemp("finished")
-    config = StudyConfig(
-        backend="torch",
-        dataset="digits",
+    config = fake_study_config(
+        folder,
         folds=4,
         trials=10,
         storage=f"sqlite:///{folder}/studies.db",
         study_name="<script>alert('x')</script> \x1b[31mred/../études",
         pruner="median",
-        space=SearchSpace(lambda_min=1e-5, lambda_max=1e-1),
         train=TrainSettings(epochs=4),
     )
     run_study(config, backend=FakeBackend(), dataset=synthetic_dataset(n_train=400, n_test=100))

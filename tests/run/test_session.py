@@ -9,26 +9,17 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from regsearch import SearchSpace, StudyConfig, TrainSettings, records, run_study
+from regsearch import SearchSpace, TrainSettings, records, run_study
 from regsearch.cv.refit import refit_epochs
 from regsearch.errors import NothingToRefit, StudyMismatch
 from regsearch.seeds import fold_seed
 from regsearch.testing import FakeBackend
-from tests.conftest import synthetic_dataset
+from tests.conftest import fake_study_config, synthetic_dataset
 
 
 @pytest.fixture
 def config(tmp_path):
-    return StudyConfig(
-        backend="torch",
-        dataset="digits",
-        folds=3,
-        trials=4,
-        storage=f"sqlite:///{tmp_path}/s.db",
-        pruner="none",
-        space=SearchSpace(lambda_min=1e-5, lambda_max=1e-1),
-        train=TrainSettings(epochs=3),
-    )
+    return fake_study_config(tmp_path)
 
 
 def test_study_records_folds_baseline_and_refit(config, tiny_dataset, tmp_path):

@@ -17,27 +17,18 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from regsearch import SearchSpace, StudyConfig, TrainSettings, run_study
+from regsearch import run_study
 from regsearch.cv.doubts import doubts
 from regsearch.cv.refit import RefitResult
 from regsearch.observe import Quiet
 from regsearch.observe.progress import StudyProgress
 from regsearch.testing import FakeBackend
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, fake_study_config
 
 
 @pytest.fixture
 def config(tmp_path):
-    return StudyConfig(
-        backend="torch",
-        dataset="digits",
-        folds=3,
-        trials=3,
-        storage=f"sqlite:///{tmp_path}/s.db",
-        pruner="none",
-        space=SearchSpace(lambda_min=1e-5, lambda_max=1e-1),
-        train=TrainSettings(epochs=3),
-    )
+    return fake_study_config(tmp_path, trials=3)
 
 
 def configurations(study: optuna.Study) -> list[tuple]:
