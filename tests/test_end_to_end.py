@@ -125,10 +125,15 @@ def test_two_workers_share_one_study_and_refit_once(tmp_path):
     assert "[worker 1] trial" in run.stdout and "[worker 2] trial" in run.stdout
     assert run.stdout.count("Refitting trial") == 1
     study = optuna.load_study(study_name="digits-torch", storage=storage)
-    trials = study.trials
+    # Two workers starting a trial at the same moment past the target: the later one fails at
+    # once with its reason and is not counted (see StudySession._unless_surplus).
+    surplus = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+    assert all(t.user_attrs["state_reason"].startswith("not run:") for t in surplus), [
+        t.user_attrs for t in surplus
+    ]
+    trials = [t for t in study.trials if t not in surplus]
     assert len(trials) == 6
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-    assert sorted(t.number for t in trials) == list(range(6))
     sampled = [tuple(sorted(t.params.items())) for t in trials if t.params]
     assert len(set(sampled)) == len(sampled) == 5  # each worker has its own sampler seed
     assert sum(bool(t.user_attrs.get("baseline")) for t in trials) == 1
