@@ -55,7 +55,7 @@ class CrossValidationObjective:
         self.observer = observer
 
     def __call__(self, trial: optuna.Trial) -> float:
-        self._fold: int | None = None  # the fold in progress, for a failure's reason
+        self._where = "before its first fold"  # what was in progress, for a failure's reason
         try:
             return self._score(trial)
         except (optuna.TrialPruned, SurplusTrial):
@@ -83,7 +83,7 @@ class CrossValidationObjective:
             trial.number, [i for i in range(k) if i not in reusable], penalty
         )
         for i, (train_idx, val_idx) in enumerate(self.folds):
-            self._fold = i
+            self._where = f"in fold {i}"
             if i in reusable:
                 # Finished by the killed trial this one retries: the same configuration, fold
                 # and seed train the same model, so its stored record stands.
@@ -135,10 +135,9 @@ class CrossValidationObjective:
         return lambda epoch: observer.on_epoch(trial_number, fold, epoch, epochs)
 
     def _record_failure(self, trial: optuna.Trial, what: str) -> None:
-        where = "before its first fold" if self._fold is None else f"in fold {self._fold}"
         # The storage may be what failed: the reason is a courtesy, the error is what counts.
         with contextlib.suppress(Exception):
-            records.set_reason(trial, f"{what} {where}")
+            records.set_reason(trial, f"{what} {self._where}")
 
     @staticmethod
     def _refuse_second_baseline(trial: optuna.Trial) -> None:
@@ -194,6 +193,7 @@ class CrossValidationObjective:
         batched = self.trainer.fold_parallel
         if batched is None or not self.policy.folds_at_once or len(folds) < 2:
             return {}
+        self._where = "while training its folds at once"
         seeds = [fold_seed(self.config.seed, i) for i in folds]
         fits = batched.fit_folds(
             [self.folds[i] for i in folds],
