@@ -35,7 +35,7 @@ def strength(trial: FrozenTrial) -> float:
 
 def select_best(trials: Sequence[FrozenTrial]) -> FrozenTrial:
     """The highest mean CV accuracy (the lowest trial number among equals, as Optuna)."""
-    return max(trials, key=lambda t: (_value(t), -t.number))
+    return max(trials, key=lambda t: (score(t), -t.number))
 
 
 def select_one_se(trials: Sequence[FrozenTrial]) -> FrozenTrial:
@@ -47,9 +47,9 @@ def select_one_se(trials: Sequence[FrozenTrial]) -> FrozenTrial:
     se = standard_error(records.fold_scores(best))
     if not math.isfinite(se):
         return best
-    threshold = _value(best) - se
-    eligible = [t for t in trials if _value(t) >= threshold]
-    return max(eligible, key=lambda t: (strength(t), _value(t), -t.number))
+    threshold = score(best) - se
+    eligible = [t for t in trials if score(t) >= threshold]
+    return max(eligible, key=lambda t: (strength(t), score(t), -t.number))
 
 
 RULES: dict[str, SelectionRule] = {"best": select_best, "one-se": select_one_se}
@@ -66,5 +66,6 @@ def select(trials: Sequence[FrozenTrial], rule: str) -> FrozenTrial:
     return RULES[rule](trials)
 
 
-def _value(trial: FrozenTrial) -> float:
+def score(trial: FrozenTrial) -> float:
+    """A trial's mean CV accuracy for ranking; ``-inf`` for a trial without one."""
     return float(trial.value) if trial.value is not None else -math.inf

@@ -8,7 +8,6 @@ so ``pandas.DataFrame(rows)`` (or the csv/json that :mod:`regsearch.inspect` wri
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import records
+from regsearch.cv.selection import score
 
 
 def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, Any]]:
@@ -30,7 +30,7 @@ def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, 
         folds = records.study_folds(study) or None
     trials = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
     n_folds = folds or max((len(records.fold_scores(t)) for t in trials), default=0)
-    means = sorted((_value(t) for t in trials if t.state == TrialState.COMPLETE), reverse=True)
+    means = sorted((score(t) for t in trials if t.state == TrialState.COMPLETE), reverse=True)
     retries = {records.retry_of(t): t.number for t in trials if records.retry_of(t) is not None}
     rows = []
     for trial in trials:
@@ -50,7 +50,7 @@ def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, 
         complete = trial.state == TrialState.COMPLETE
         row[records.MEAN_SCORE] = attrs.get(records.MEAN_SCORE) if complete else None
         row[records.STD_SCORE] = attrs.get(records.STD_SCORE) if complete else None
-        row["rank_test_accuracy"] = means.index(_value(trial)) + 1 if complete else None
+        row["rank_test_accuracy"] = means.index(score(trial)) + 1 if complete else None
         for i in range(n_folds):
             row[records.fold_key(i, "best_epoch")] = records.fold_value(attrs, i, "best_epoch")
         fit_times = _measured(attrs, "fit_time", n_folds)
@@ -79,7 +79,3 @@ def _failure(trial: FrozenTrial, retries: dict[int | None, int]) -> str | None:
 
 def _measured(attrs: dict[str, Any], field: str, n_folds: int) -> list[float]:
     return [v for v in records.fold_values(attrs, field, n_folds) if v is not None]
-
-
-def _value(trial: FrozenTrial) -> float:
-    return float(trial.value) if trial.value is not None else -math.inf

@@ -18,7 +18,7 @@ from regsearch.data import Dataset
 from regsearch.errors import RegsearchWarning, StorageFailed, render
 from regsearch.observe import Observer, Observers, TrialLines
 from regsearch.run.refit_once import refit_once
-from regsearch.run.session import StudySession
+from regsearch.run.session import StudySession, silent
 from regsearch.run.storage import describe_storage_failure
 from regsearch.run.workers import run_workers
 
@@ -68,7 +68,7 @@ def run_study(
             nothing stored), ``NothingToRefit``, ``RefitError``, ``RefitElsewhere`` (another
             worker refits), ``WorkerFailed`` and ``StorageFailed``.
     """
-    say = log or (print if verbose else _silent)
+    say = log or (print if verbose else silent)
     observers = Observers([*([observer] if observer else []), *([TrialLines()] if verbose else [])])
     with _optuna_quiet():
         session = open_session(config, backend=backend, dataset=dataset, log=say)
@@ -82,10 +82,6 @@ def run_study(
     for doubt in doubts(session.complete_trials(), chosen):
         warnings.warn(render(doubt), RegsearchWarning, stacklevel=2)
     return StudyResult(session.study, chosen, baseline, new_trials)
-
-
-def _silent(message: str) -> None:
-    pass
 
 
 @contextlib.contextmanager
@@ -105,7 +101,7 @@ def open_session(
     *,
     backend: Backend | None = None,
     dataset: Dataset | None = None,
-    log: Callable[[str], None] = _silent,
+    log: Callable[[str], None] = silent,
 ) -> StudySession:
     """:meth:`StudySession.open`, with storage failures as :class:`StorageFailed`."""
     with _storage_failures(config):

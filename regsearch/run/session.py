@@ -33,8 +33,8 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 Log = Callable[[str], None]
 
 
-def _silent(message: str) -> None:
-    pass
+def silent(message: str) -> None:
+    """A :data:`Log` that says nothing."""
 
 
 @dataclass
@@ -61,7 +61,7 @@ class StudySession:
         *,
         backend: Backend | None = None,
         dataset: Dataset | None = None,
-        log: Log = _silent,
+        log: Log = silent,
     ) -> StudySession:
         """Check the storage URL, load the data, compute the folds, import the backend, then
         create the study or verify the stored one.
