@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from regsearch.errors import ConfigError, param
+from regsearch.models.loading import ModelSpec, check_spec, importable, model_label, spec_text
 
 PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
 """Penalty types the sampler may choose: ``l1 * sum|W|``, ``l2 * sum W^2``, or both."""
@@ -91,7 +92,7 @@ class TrainSettings:
         epochs: maximum epochs per fold; early stopping may end a fold sooner.
         batch_size: mini-batch size; the penalty is added once per batch to the batch's mean loss.
         lr: Adam's learning rate.
-        hidden: units of each hidden ReLU layer, e.g. ``(256, 128)``.
+        hidden: units of each hidden ReLU layer of the built-in MLP, e.g. ``(256, 128)``.
         patience: epochs without a lower validation loss before a fold stops; the weights of
             the best epoch are restored (Keras ``EarlyStopping(restore_best_weights=True)``).
     """
@@ -119,11 +120,18 @@ class TrainSettings:
 class StudyConfig:
     """One study: data, cross-validation, search space, training, storage and how to run it.
 
-    ``study_name`` defaults to ``<dataset>-<backend>``, e.g. ``mnist-tf``. Everything in
-    :meth:`identity` is fixed when the study is created; the rest (``trials``, ``pruner``, the
-    refit's ``select`` rule, ``workers``, ...) may change between runs of one study.
+    ``study_name`` defaults to ``<dataset>-<backend>`` for the MLP, e.g. ``mnist-tf``, and
+    ``<dataset>-<model>-<backend>`` for another model, e.g. ``mnist-cnn-torch``. Everything in
+    :meth:`identity`, and the model's architecture, is fixed when the study is created; the
+    rest (``trials``, ``pruner``, the refit's ``select`` rule, ``workers``, ...) may change
+    between runs of one study.
 
     Attributes:
+        model: ``mlp`` (the built-in MLP of ``train.hidden``), ``cnn`` (the built-in CNN),
+            ``package.module:function``, ``path/to/file.py:function``, or a callable
+            ``build(input_shape, n_classes)`` returning a fresh model of the backend's
+            framework (see :data:`regsearch.backends.ModelFactory`). A callable is recorded by
+            its ``module:qualified_name``; workers must be able to import it.
         workers: processes running trials at once on this machine, sharing the study through
             ``storage``; the refit runs once, after all of them.
         tensorboard: a folder for each fold's per-epoch curves as TensorBoard runs, or ``None``.
@@ -133,6 +141,7 @@ class StudyConfig:
 
     backend: str
     dataset: str = "mnist"
+    model: ModelSpec = "mlp"
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     folds: int = 5
     trials: int = 20
@@ -155,6 +164,13 @@ class StudyConfig:
                 f"{param('backend')} must be one of {', '.join(BACKENDS)}, got "
                 f"{self.backend!r}. Example: {param('backend')} torch"
             )
+        check_spec(self.model)
+        if self.model != "mlp" and self.train.hidden != TrainSettings().hidden:
+            raise ConfigError(
+                f"{param('hidden')} sets the widths of the built-in mlp, but "
+                f"{param('model')} is {spec_text(self.model)}. Leave {param('hidden')} out, or "
+                f"use {param('model')} mlp."
+            )
         if self.dataset not in BUILTIN_DATASETS and not self.dataset.endswith(".npz"):
             raise ConfigError(
                 f"{param('dataset')} must be 'mnist', 'digits' or a path to an .npz file, "
@@ -169,6 +185,13 @@ class StudyConfig:
         _check_int("trials", self.trials, 1)
         _check_int("seed", self.seed, 0)
         _check_int("workers", self.workers, 1)
+        if self.workers > 1 and not importable(self.model):
+            raise ConfigError(
+                f"{param('workers')} {self.workers} runs trials in other processes, which find "
+                f"the model by name, but {spec_text(self.model)} cannot be imported by name "
+                "(a lambda or a function defined inside another). Define it at the top level "
+                f"of a module, or use {param('workers')} 1."
+            )
         if not self.storage.strip():
             raise ConfigError(
                 f"{param('storage')} must be an Optuna storage URL, e.g. {DEFAULT_STORAGE}."
@@ -198,10 +221,11 @@ class StudyConfig:
 
     @property
     def name(self) -> str:
-        """The study name: the given one, or ``<dataset>-<backend>``."""
+        """The study name: the given one, or ``<dataset>[-<model>]-<backend>``."""
         if self.study_name is not None:
             return self.study_name
-        return f"{dataset_label(self.dataset)}-{self.backend}"
+        model = "" if self.model == "mlp" else f"-{model_label(self.model)}"
+        return f"{dataset_label(self.dataset)}{model}-{self.backend}"
 
     def identity(self) -> dict[str, Any]:
         """The settings a resumed study must share with the stored one (JSON-ready)."""

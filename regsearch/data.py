@@ -1,6 +1,11 @@
 """Datasets: MNIST (IDX files, or a download through the backend's own loader), scikit-learn's
-8x8 digits, or a user's ``.npz``. Every loader returns pixels scaled to [0, 1] as float32, flattened
-to one row per image, and integer labels; both backends see these identical arrays.
+8x8 digits, or a user's ``.npz``. Every loader returns float32 values in [0, 1] (pixels scaled by
+1/255) and integer labels; both backends see these identical arrays.
+
+Examples keep their shape: images ``(N, H, W, C)``, channels last (NumPy's and Keras'
+convention; a grey ``(N, H, W)`` gains ``C = 1``), tabular features ``(N, F)``. A backend may
+reorder them for its framework (PyTorch's ``(N, C, H, W)``); a model that wants a flat row
+flattens it itself, as the built-in MLP does.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ __all__ = ["DataError", "Dataset", "load_dataset"]
 
 @dataclass(frozen=True)
 class Dataset:
-    """An official train/test split. ``x_*`` is float32 in [0, 1], shape ``(n, features)``;
-    ``y_*`` are class indices ``0..n_classes-1``.
+    """An official train/test split. ``x_*`` is float32 in [0, 1], shape ``(n, H, W, C)`` for
+    images (channels last) or ``(n, F)`` for tabular features; ``y_*`` are class indices
+    ``0..n_classes-1``.
 
     ``classes`` are the labels as the data file has them, ``classes[i]`` for class ``i``
     (``None``: the file's labels are the indices themselves).
@@ -39,8 +45,19 @@ class Dataset:
     classes: tuple[int, ...] | None = None
 
     @property
+    def example_shape(self) -> tuple[int, ...]:
+        """One example's shape: ``(H, W, C)`` for images, ``(F,)`` for features."""
+        return tuple(int(d) for d in self.x_train.shape[1:])
+
+    @property
+    def kind(self) -> str:
+        """``images`` (``(H, W, C)`` examples) or ``features`` (``(F,)``)."""
+        return "images" if len(self.example_shape) == 3 else "features"
+
+    @property
     def n_features(self) -> int:
-        return int(self.x_train.shape[1])
+        """Values per example, ``H * W * C`` or ``F``: the width of a flattened row."""
+        return int(np.prod(self.example_shape))
 
     def fingerprint(self) -> str:
         """A SHA-256 over the four arrays (dtype, shape and bytes)."""
@@ -57,9 +74,14 @@ class Dataset:
                 ", ..." if self.n_classes > 12 else ""
             )
             mapped = f" (labels {shown} as classes 0..{self.n_classes - 1})"
+        if self.kind == "images":
+            height, width, channels = self.example_shape
+            shape = f"{height}x{width} images with {channels} channel{'s' * (channels > 1)}"
+        else:
+            shape = f"{self.n_features} features"
         return (
             f"{self.name}: {len(self.y_train)} training and {len(self.y_test)} test examples, "
-            f"{self.n_features} features, {self.n_classes} classes{mapped}"
+            f"{shape}, {self.n_classes} classes{mapped}"
         )
 
 
@@ -102,7 +124,7 @@ def load_dataset(
 
 
 def load_digits() -> Dataset:
-    """scikit-learn's 8x8 digits (offline), pixels 0..16 scaled by 1/16.
+    """scikit-learn's 8x8 digits (offline) as ``(8, 8, 1)`` images, pixels 0..16 scaled by 1/16.
 
     The data set has no official test split, so a fixed stratified 25% (``random_state=0``) is
     held out as the test set.
@@ -111,7 +133,7 @@ def load_digits() -> Dataset:
     from sklearn.model_selection import train_test_split
 
     bunch = sk_load_digits()
-    x = (bunch.data / 16.0).astype(np.float32)
+    x = (bunch.images[..., None] / 16.0).astype(np.float32)
     y = bunch.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=0.25, stratify=y, random_state=0
@@ -241,8 +263,10 @@ def read_idx(path: Path) -> np.ndarray:
 def load_npz(path: Path, name: str | None = None) -> Dataset:
     """A user's ``.npz`` with ``x_train, y_train, x_test, y_test``; never unpickled.
 
-    ``x`` may be uint8 pixels (scaled by 1/255) or floats already in [0, 1]; any shape with
-    the examples first (flattened here). Labels must be integers 0..n_classes-1.
+    ``x`` may be uint8 pixels (scaled by 1/255) or floats already in [0, 1], shaped
+    ``(N, F)`` (features), ``(N, H, W)`` (grey images, given ``C = 1``) or ``(N, H, W, C)``
+    (images, channels last). Labels may be any integers; they become classes
+    ``0..n_classes-1`` in sorted order.
     """
     if not path.is_file():
         raise DataError(
@@ -282,10 +306,11 @@ def _validated(name: str, arrays: dict[str, np.ndarray], source: Path, scale: fl
     xs = {}
     for split in ("train", "test"):
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim < 2 or len(x) == 0:
+        if not 2 <= x.ndim <= 4 or len(x) == 0:
             raise DataError(
-                f"{source}: x_{split} must hold one row per example (2 or more dimensions, "
-                f"at least one example), got shape {x.shape}."
+                f"{source}: x_{split} must be shaped (N, F) for features, (N, H, W) or "
+                f"(N, H, W, C) for images (channels last), with at least one example; got "
+                f"shape {x.shape}." + (" Reshape it to one of those first." if x.ndim > 4 else "")
             )
         if y.ndim != 1 or len(y) != len(x):
             raise DataError(
@@ -298,22 +323,22 @@ def _validated(name: str, arrays: dict[str, np.ndarray], source: Path, scale: fl
             raise DataError(
                 f"{source}: y_{split} must be integer class labels, got dtype {y.dtype}."
             )
-        flat = x.reshape(len(x), -1).astype(np.float32) * np.float32(scale)
-        if not np.isfinite(flat).all():
+        values = (x[..., None] if x.ndim == 3 else x).astype(np.float32) * np.float32(scale)
+        if not np.isfinite(values).all():
             raise DataError(f"{source}: x_{split} holds NaN or infinite values.")
-        if flat.min() < 0.0 or flat.max() > 1.0:
+        if values.min() < 0.0 or values.max() > 1.0:
             raise DataError(
                 f"{source}: x_{split} must be uint8 pixels or floats in [0, 1], got values in "
-                f"[{flat.min():g}, {flat.max():g}]. Scale the pixels to [0, 1] first (regsearch "
-                "fits no preprocessing, so nothing can leak across folds)."
+                f"[{values.min():g}, {values.max():g}]. Scale the pixels to [0, 1] first "
+                "(regsearch fits no preprocessing, so nothing can leak across folds)."
             )
         if y.min() < 0:
             raise DataError(f"{source}: y_{split} must be labels >= 0, got {y.min()}.")
-        xs[split] = flat
-    if xs["train"].shape[1] != xs["test"].shape[1]:
+        xs[split] = values
+    if xs["train"].shape[1:] != xs["test"].shape[1:]:
         raise DataError(
-            f"{source}: x_train has {xs['train'].shape[1]} features per example but x_test has "
-            f"{xs['test'].shape[1]}; they must match."
+            f"{source}: x_train's examples are shaped {xs['train'].shape[1:]} but x_test's "
+            f"{xs['test'].shape[1:]}; they must match."
         )
     labels = np.unique(arrays["y_train"])
     if len(labels) < 2:

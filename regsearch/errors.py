@@ -61,6 +61,12 @@ class BackendUnavailable(InputError, ImportError):
     """The framework of the requested backend is not installed; the message has the fix."""
 
 
+class ModelError(InputError, ValueError):
+    """The model cannot be trained: it fails to load or build, builds the wrong kind of object,
+    gives outputs of the wrong shape, or has no weight to penalize; the message names the model
+    and what was wrong."""
+
+
 class StudyMismatch(InputError, ValueError):
     """A stored study was created with other settings; the message lists the differences."""
 

@@ -122,12 +122,19 @@ OPTIONS: tuple[Option, ...] = (
         f"folder with MNIST's IDX .gz files (flat or MNIST/raw); env {DATA_DIR_ENV}",
         parse=Path,
     ),
+    Option(
+        "model",
+        "the network: mlp (Flatten, Dense ReLU layers of --hidden, Dense logits), cnn (two "
+        "conv+pool blocks, Dense 128) or your own build(input_shape, n_classes) function as "
+        "package.module:function or path/to/file.py:function",
+        metavar="MODEL",
+    ),
     Option("epochs", "maximum epochs per fold", target="train", parse=int),
     Option("batch_size", "mini-batch size", target="train", parse=int),
     Option("lr", "Adam learning rate", target="train", parse=float),
     Option(
         "hidden",
-        "hidden layer widths, e.g. 256,128 for two layers",
+        "hidden layer widths of --model mlp, e.g. 256,128 for two layers",
         target="train",
         parse=parse_hidden,
         listed=True,
@@ -188,7 +195,11 @@ OPTIONS: tuple[Option, ...] = (
         in_files=False,
     ),
     Option("storage", "Optuna storage URL"),
-    Option("study_name", "study name; by default <dataset>-<backend>"),
+    Option(
+        "study_name",
+        "study name; by default <dataset>-<backend>, or <dataset>-<model>-<backend> for a "
+        "model other than mlp",
+    ),
 )
 
 _TARGETS: dict[str, Any] = {"study": StudyConfig, "space": SearchSpace, "train": TrainSettings}

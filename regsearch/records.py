@@ -66,6 +66,11 @@ DATASET_SUMMARY = "dataset_summary"
 CLASSES = "classes"
 """The data file's labels, ``classes[i]`` for class ``i`` (what a saved model's output ``i``
 means)."""
+MODEL = "model"
+"""The model's identity, compared on resume: ``{fingerprint, trainable_parameters}``."""
+MODEL_SUMMARY = "model_summary"
+"""What the model is: ``{spec, framework, input_shape, outputs, penalized, not_penalized}``,
+the weights as ``[name, shape]`` pairs."""
 VERSIONS = "versions"
 METRIC = "metric"
 METRIC_TEXT = "mean_test_accuracy (mean validation accuracy over the folds)"

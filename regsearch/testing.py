@@ -31,6 +31,8 @@ from regsearch.backends.base import (
 from regsearch.config import TrainSettings
 from regsearch.data import Dataset
 from regsearch.metrics import accuracy, cross_entropy
+from regsearch.models import spec_of
+from regsearch.models.summary import ModelSummary, Weight, fingerprint
 from regsearch.penalty import Penalty
 
 
@@ -68,12 +70,32 @@ class FakeTrainer:
     settings: TrainSettings
     diverge_above: float = 1e9
     batched: bool = True
+    spec: str = "mlp"
     calls: list[Call] = field(default_factory=list)
     batched_calls: int = 0
 
     @property
     def fold_parallel(self) -> FoldParallel | None:
         return self if self.batched else None
+
+    @property
+    def fold_parallel_reason(self) -> str:
+        return "folds train at once (fake)" if self.batched else "folds train one at a time"
+
+    @property
+    def model_summary(self) -> ModelSummary:
+        """The ridge classifier's weights ``w`` (penalized) and ``b``; the fingerprint is the
+        spec's, so a study made with another ``--model`` refuses to resume."""
+        features = int(np.prod(self.x.shape[1:]))
+        return ModelSummary(
+            spec=self.spec,
+            framework="fake",
+            input_shape=tuple(self.x.shape[1:]),
+            outputs="logits",
+            penalized=(Weight("w", (features, self.n_classes)),),
+            not_penalized=(Weight("b", (self.n_classes,)),),
+            fingerprint=fingerprint([self.spec], [("w", (features, self.n_classes), True)]),
+        )
 
     def fit(
         self,
@@ -103,7 +125,8 @@ class FakeTrainer:
                 history={"loss": [float("nan")]},
                 diverged="training loss became nan in epoch 1",
             )
-        x = np.hstack([self.x[train_idx], np.ones((len(train_idx), 1))])
+        rows = self.x[train_idx].reshape(len(train_idx), -1)
+        x = np.hstack([rows, np.ones((len(train_idx), 1))])
         targets = np.eye(self.n_classes)[self.y[train_idx]]
         ridge = penalty.l2 * len(train_idx) + 1e-6
         w = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ targets)
@@ -134,7 +157,7 @@ class FakeTrainer:
         ]
 
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
-        return np.asarray(np.hstack([x, np.ones((len(x), 1))]) @ model)
+        return np.asarray(np.hstack([x.reshape(len(x), -1), np.ones((len(x), 1))]) @ model)
 
     def kernels(self, model: Any) -> list[np.ndarray]:
         return [model[:-1]]
@@ -164,7 +187,9 @@ class FakeBackend:
         settings: TrainSettings,
         model: ModelFactory,
     ) -> FakeTrainer:
-        trainer = FakeTrainer(x, y, n_classes, settings, self.diverge_above, self.batched)
+        trainer = FakeTrainer(
+            x, y, n_classes, settings, self.diverge_above, self.batched, spec=spec_of(model)
+        )
         self.trainers.append(trainer)
         return trainer
 
@@ -185,7 +210,7 @@ def _trainer(backend: Backend, model: ModelFactory | None, **settings: Any) -> T
 
     train = TrainSettings(**{"epochs": 4, "batch_size": 32, "lr": 1e-2, **settings})
     data = CHECK_DATA
-    factory = model or model_factory(backend.name, train)
+    factory = model or model_factory("mlp", backend.name, train.hidden)
     return backend.trainer(data.x_train, data.y_train, data.n_classes, train, factory)
 
 
@@ -272,7 +297,7 @@ def check_fold_parallel_matches_one_by_one(
     first = trainer.predict_logits(fits[0].model, data.x_train[apart[0][1]])
     assert accuracy(first, data.y_train[apart[0][1]]) < 0.2
     second = trainer.predict_logits(fits[1].model, data.x_train[apart[1][1]])
-    assert accuracy(second, data.y_train[apart[1][1]]) > 0.7
+    assert accuracy(second, data.y_train[apart[1][1]]) > 0.5  # chance is 1/3
     diverging = _trainer(backend, model, lr=1e30)
     assert diverging.fold_parallel is not None
     parts = [(np.arange(200), np.arange(200, 300)), (np.arange(100, 300), np.arange(100))]

@@ -17,7 +17,7 @@ def test_mnist_idx_layouts(tmp_path, compress, layout):
     folder = tmp_path if layout == "flat" else tmp_path / "MNIST" / "raw"
     write_tiny_mnist(folder, compress=compress)
     ds = load_mnist(tmp_path)
-    assert ds.x_train.shape == (20, 784) and ds.x_test.shape == (10, 784)
+    assert ds.x_train.shape == (20, 28, 28, 1) and ds.x_test.shape == (10, 28, 28, 1)
     assert ds.x_train.dtype == np.float32 and 0.0 <= ds.x_train.min() <= ds.x_train.max() <= 1.0
     assert ds.y_train.tolist() == [i % 10 for i in range(20)]
     assert ds.n_classes == 10
@@ -25,7 +25,7 @@ def test_mnist_idx_layouts(tmp_path, compress, layout):
 
 def test_real_mnist_matches_its_documented_shape(mnist_dir):
     ds = load_mnist(mnist_dir)
-    assert ds.x_train.shape == (60000, 784) and ds.x_test.shape == (10000, 784)
+    assert ds.x_train.shape == (60000, 28, 28, 1) and ds.x_test.shape == (10000, 28, 28, 1)
     assert np.bincount(ds.y_test).tolist()[:3] == [980, 1135, 1032]
     assert ds.x_train.max() == 1.0
 
@@ -150,7 +150,7 @@ def test_keras_mnist_npz_layout(tmp_path):
         y_test=np.arange(5),
     )
     ds = load_mnist(tmp_path)
-    assert ds.name == "mnist" and ds.x_train.shape == (20, 784)
+    assert ds.name == "mnist" and ds.x_train.shape == (20, 28, 28, 1)
 
 
 def _save(path: Path, **arrays) -> Path:
@@ -167,12 +167,36 @@ def _save(path: Path, **arrays) -> Path:
 
 def test_npz_good_uint8_and_float(tmp_path):
     ds = load_npz(_save(tmp_path / "a.npz", x_train=np.full((4, 2, 2), 255, np.uint8)))
-    assert ds.x_train.shape == (4, 4) and ds.x_train.max() == 1.0 and ds.name == "a"
+    assert ds.x_train.shape == (4, 2, 2, 1) and ds.x_train.max() == 1.0 and ds.name == "a"
+    assert ds.kind == "images" and ds.example_shape == (2, 2, 1) and ds.n_features == 4
     ds = load_dataset(
         str(_save(tmp_path / "b.npz", x_train=np.full((4, 3), 0.5), x_test=np.zeros((2, 3)))),
         tmp_path,
     )
-    assert ds.x_train.dtype == np.float32 and ds.n_features == 3
+    assert ds.x_train.dtype == np.float32 and ds.n_features == 3 and ds.kind == "features"
+    assert "3 features" in ds.describe()
+
+
+@pytest.mark.parametrize(
+    ("shape", "example", "described"),
+    [
+        ((4, 5), (5,), "5 features"),
+        ((4, 6, 5), (6, 5, 1), "6x5 images with 1 channel"),
+        ((4, 6, 5, 3), (6, 5, 3), "6x5 images with 3 channels"),
+    ],
+)
+def test_npz_examples_keep_their_shape_channels_last(tmp_path, shape, example, described):
+    x = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+    ds = load_npz(_save(tmp_path / "s.npz", x_train=x, x_test=x[:2]))
+    assert ds.x_train.shape == (4, *example) and ds.example_shape == example
+    np.testing.assert_allclose(ds.x_train.reshape(x.shape), x / 255.0, rtol=1e-6)
+    assert described in ds.describe()
+
+
+def test_npz_refuses_five_dimensional_examples(tmp_path):
+    x = np.zeros((4, 2, 2, 2, 2), np.uint8)
+    with pytest.raises(DataError, match=r"\(N, F\) for features, \(N, H, W\) or \(N, H, W, C\)"):
+        load_npz(_save(tmp_path / "five.npz", x_train=x, x_test=x[:2]))
 
 
 @pytest.mark.parametrize(
@@ -184,7 +208,10 @@ def test_npz_good_uint8_and_float(tmp_path):
         ({"y_train": np.array([0.0, 1.0, 0.0, 1.0])}, "integer class labels, got dtype float64"),
         ({"y_train": np.array([0, 1, 0])}, "y_train must be one label per example"),
         ({"y_test": np.array([0, 5])}, "label 5, which never occurs in y_train"),
-        ({"x_test": np.zeros((2, 3), np.uint8)}, "x_train has 4 features per example but x_test"),
+        (
+            {"x_test": np.zeros((2, 3), np.uint8)},
+            "x_train's examples are shaped \\(2, 2, 1\\) but x_test's \\(3,\\)",
+        ),
         ({"y_train": np.array([0, -1, 0, 1])}, "labels >= 0"),
     ],
 )
@@ -215,6 +242,6 @@ def test_npz_never_unpickles_and_reports_broken_files(tmp_path):
 
 def test_digits_split_is_fixed():
     a, b = load_digits(), load_digits()
-    assert a.x_train.shape == (1347, 64) and a.x_test.shape == (450, 64)
+    assert a.x_train.shape == (1347, 8, 8, 1) and a.x_test.shape == (450, 8, 8, 1)
     assert (a.y_test == b.y_test).all() and a.fingerprint() == b.fingerprint()
     assert a.x_train.max() == 1.0

@@ -55,6 +55,25 @@ def test_refused_inputs(args, message, storage, capsys, monkeypatch):
     assert not storage.exists()
 
 
+MODEL_ERRORS = [
+    ("def build(shape, k):\n    return None\n", "returned builtins.NoneType, but must return"),
+    ("def build(shape, k):\n    raise ValueError('bad width')\n", "raised ValueError: bad width"),
+    ("import torch\ndef build(shape, k):\n    return torch.nn.Flatten()\n", "has shape (8, 64)"),
+    ("def make(shape, k):\n    pass\n", "has no 'build'. Callables defined there: make"),
+]
+
+
+@pytest.mark.parametrize(("source", "message"), MODEL_ERRORS)
+def test_a_broken_model_exits_2_before_anything_is_stored(source, message, tmp_path, capsys):
+    storage = tmp_path / "studies" / "s.db"
+    net = tmp_path / "net.py"
+    net.write_text(source)
+    args = ["--backend", "torch", "--dataset", "digits", "--model", f"{net}:build"]
+    code, _, err = run_cli(args, storage, capsys)
+    assert code == 2 and message in err and f"--model {net}:build" in err, err
+    assert "Traceback" not in err and not storage.exists()
+
+
 def _offline(folder):
     raise OSError("network unreachable")
 

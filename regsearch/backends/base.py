@@ -15,12 +15,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from regsearch.config import TrainSettings
+from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
 
 ModelFactory = Callable[[tuple[int, ...], int], Any]
 """``(input_shape, n_classes) -> model``: a freshly initialised, unregularized model of the
-backend's framework (a ``keras.Model`` or a ``torch.nn.Module`` returning logits). Called once
-per fold and for the refit, after the framework's random state is seeded."""
+backend's framework (a ``keras.Model`` or a ``torch.nn.Module``) whose outputs are logits or
+probabilities, ``(batch, n_classes)``. ``input_shape`` is one example's shape as the framework
+lays it out: ``(H, W, C)`` for Keras, ``(C, H, W)`` for PyTorch, ``(F,)`` for features. Called
+once per fold and for the refit, after the framework's random state is seeded."""
 
 Fold = tuple[np.ndarray, np.ndarray]
 """``(train_indices, validation_indices)`` into the training set."""
@@ -72,9 +75,16 @@ class FoldParallel(Protocol):
 class Trainer(Protocol):
     """Trains fresh models of one architecture on one training set, held as framework tensors."""
 
+    model_summary: ModelSummary
+    """The model as checked when the trainer was made: its penalized weights, outputs and
+    fingerprint (making a trainer raises ``ModelError`` for a model that breaks the contract)."""
+
     fold_parallel: FoldParallel | None
     """The batched path for this trainer's model, or ``None`` where folds train one at a time
     (see :meth:`FoldParallel.fit_folds`)."""
+
+    fold_parallel_reason: str
+    """How this trainer's folds train, and why (printed at the start of a run)."""
 
     def fit(
         self,
@@ -94,11 +104,13 @@ class Trainer(Protocol):
         ...
 
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
-        """Logits ``(n, n_classes)`` as float32 NumPy."""
+        """Logits ``(n, n_classes)`` as float32 NumPy, for ``x`` in the dataset's layout
+        (images channels last); a model of probabilities gives their clipped log."""
         ...
 
     def kernels(self, model: Any) -> list[np.ndarray]:
-        """The penalized weights in Keras' layout (a dense kernel ``(in, out)``)."""
+        """The penalized weights in Keras' layout (a dense kernel ``(in, out)``, a convolution
+        kernel ``(h, w, in, out)``)."""
         ...
 
     def save(self, model: Any, path: Path) -> Path:

@@ -8,88 +8,35 @@ own ``L1L2`` on each layer's ``kernel_regularizer``.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from regsearch.backends.base import EpochHook, Fit, FoldParallel, ModelFactory
+from regsearch.backends.keras_model import (
+    fresh_model,
+    penalized_variables,
+    summarize,
+    with_keras_penalty,
+)
+from regsearch.backends.keras_runtime import keras, tf
 from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
-from regsearch.errors import BackendUnavailable, param
+from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
 
-
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence file descriptor 2 for native start-up logs (oneDNN, CUDA probing) that
-    TensorFlow writes before its log level applies; Python errors still surface afterwards."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+_EVAL_BATCH = 1024  # rows per forward pass when predicting; bounds memory
 
 
-# Keras picks its backend at its first import (KERAS_BACKEND is read then).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-_requested = os.environ.get("KERAS_BACKEND")
-if _requested not in (None, "", "tensorflow"):
-    raise BackendUnavailable(
-        f"{param('backend')} tf needs Keras on TensorFlow, but KERAS_BACKEND={_requested!r} "
-        "is set. "
-        "Unset it or set KERAS_BACKEND=tensorflow."
-    )
-os.environ["KERAS_BACKEND"] = "tensorflow"
-
-with _quiet_native_stderr():
-    import keras
-    import tensorflow as tf
-
-    tf.config.list_physical_devices()  # probes devices now, while stderr is quiet
-
-tf.get_logger().setLevel("ERROR")
-if keras.backend.backend() != "tensorflow":  # keras was imported earlier with another backend
-    raise BackendUnavailable(
-        f"{param('backend')} tf needs Keras on TensorFlow, but Keras was already loaded with the "
-        f"{keras.backend.backend()!r} backend. Set KERAS_BACKEND=tensorflow before starting."
-    )
-
-_EVAL_BATCH = 8192
-
-
-def with_keras_penalty(model: keras.Model, penalty: Penalty) -> keras.Model:
-    """A copy of ``model`` (same architecture, new weights) whose layers with a
-    ``kernel_regularizer`` carry Keras' own ``L1L2(l1, l2)``: how a Keras user regularizes."""
-
-    def regularized(layer: keras.layers.Layer) -> keras.layers.Layer:
-        config = layer.get_config()
-        if "kernel_regularizer" in config and penalty.active:
-            config["kernel_regularizer"] = keras.regularizers.L1L2(l1=penalty.l1, l2=penalty.l2)
-        return layer.__class__.from_config(config)
-
-    return keras.models.clone_model(model, clone_function=regularized)
-
-
-def compile_model(model: keras.Model, lr: float) -> None:
+def compile_model(model: keras.Model, lr: float, outputs: str = "logits") -> None:
+    """Adam and the sparse cross-entropy, ``from_logits`` unless the model outputs
+    probabilities."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=lr),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=outputs == "logits"),
         metrics=["accuracy"],
     )
-
-
-def penalized_variables(model: keras.Model) -> list[Any]:
-    """The trainable variables of two or more dimensions, in ``trainable_variables`` order."""
-    return [v for v in model.trainable_variables if len(v.shape) >= 2]
 
 
 class KerasTrainer:
@@ -103,7 +50,8 @@ class KerasTrainer:
     function alive (memory grew with every trial, even after ``clear_session``).
     """
 
-    fold_parallel: FoldParallel | None = None  # Keras trains one fold at a time
+    fold_parallel: FoldParallel | None = None
+    fold_parallel_reason = "folds train one at a time (the tf backend has no batched path)"
 
     def __init__(
         self,
@@ -124,11 +72,23 @@ class KerasTrainer:
         self.l1 = tf.Variable(0.0, trainable=False, name="l1")
         self.l2 = tf.Variable(0.0, trainable=False, name="l2")
         self.penalty = Penalty()
-        self.model = self.model_factory(self.input_shape, n_classes)
+        keras.utils.set_random_seed(0)
+        self.model_summary: ModelSummary = summarize(
+            model, self.input_shape, n_classes, self.x_np[:8]
+        )
+        self.outputs = self.model_summary.outputs
+        self.model = self.new_model()
         self.optimizer = keras.optimizers.Adam(learning_rate=settings.lr)
         self.optimizer.build(self.model.trainable_variables)
-        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        # On a softmax output Keras' cross-entropy uses the softmax's own logits.
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(
+            from_logits=self.outputs == "logits"
+        )
         self._run_epoch = self._epoch_function()
+
+    def new_model(self) -> keras.Model:
+        """A fresh model of the factory, from Keras' current random state."""
+        return fresh_model(self.model_factory, self.input_shape, self.n_classes, self.x_np)
 
     def penalty_term(self) -> Any:
         """``l1 * sum(|W|) + l2 * sum(W^2)`` over :func:`penalized_variables`, as a tensor."""
@@ -144,7 +104,7 @@ class KerasTrainer:
     def reset(self, penalty: Penalty, seed: int) -> None:
         """Fresh weights from ``seed``, zeroed optimizer state, and the penalty's strengths."""
         keras.utils.set_random_seed(seed)
-        self.model.set_weights(self.model_factory(self.input_shape, self.n_classes).get_weights())
+        self.model.set_weights(self.new_model().get_weights())
         for variable in self.optimizer.variables:  # step count, moments (and the rate, set next)
             variable.assign(tf.zeros_like(variable))
         self.optimizer.learning_rate = self.settings.lr
@@ -215,12 +175,17 @@ class KerasTrainer:
         return epoch
 
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """Logits: the outputs, or the log of probabilities clipped to ``[1e-7, 1 - 1e-7]``
+        (as Keras' cross-entropy clips them)."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         chunks = [
             np.asarray(model(x[b : b + _EVAL_BATCH], training=False))
             for b in range(0, len(x), _EVAL_BATCH)
         ]
-        return np.concatenate(chunks)
+        outputs = np.concatenate(chunks)
+        if self.outputs == "probabilities":
+            return np.log(np.clip(outputs, 1e-7, 1 - 1e-7))
+        return outputs
 
     def kernels(self, model: Any) -> list[np.ndarray]:
         return [np.asarray(w) for w in penalized_variables(model)]
@@ -228,10 +193,16 @@ class KerasTrainer:
     def save(self, model: Any, path: Path) -> Path:
         """Save as a plain Keras model whose layers carry Keras' own ``L1L2(l1, l2)`` of the
         last fit (:func:`with_keras_penalty`), compiled with the trained Adam state, so it
-        loads and trains on anywhere without regsearch."""
+        loads (``keras.models.load_model``) and trains on anywhere without regsearch. A user's
+        custom layers or model class must be importable and registered for Keras to load it
+        (``@keras.saving.register_keras_serializable()``), as for any Keras model."""
         path = path.with_suffix(".keras")
-        export = with_keras_penalty(model, self.penalty)
-        compile_model(export, self.settings.lr)
+        try:
+            export = with_keras_penalty(model, self.penalty)
+        except Exception:  # a subclassed model without get_config cannot be cloned
+            model.save(path)  # as Keras saves it, without the penalty attached
+            return path
+        compile_model(export, self.settings.lr, self.outputs)
         export.set_weights(model.get_weights())
         optimizer = export.optimizer  # with the trained Adam state, as ``model.save`` keeps it
         optimizer.build(export.trainable_variables)

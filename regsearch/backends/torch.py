@@ -1,4 +1,6 @@
-"""PyTorch backend: a tensor-indexed training loop for any ``nn.Module`` that returns logits.
+"""PyTorch backend: a tensor-indexed training loop for any ``nn.Module`` returning logits (or
+probabilities, see :data:`regsearch.models.summary.OUTPUTS`). Images reach the model as
+``(N, C, H, W)``.
 
 The penalty is the explicit Keras ``L1L2`` term, added to each batch's mean cross-entropy::
 
@@ -6,8 +8,7 @@ The penalty is the explicit Keras ``L1L2`` term, added to each batch's mean cros
 
 with Adam's ``weight_decay=0``: PyTorch's ``weight_decay`` is not this penalty (under Adam it is
 no L2 penalty at all, and under SGD it equals ``(wd/2) * sum W^2``). The penalized weights are
-the trainable tensors of two or more dimensions (``Linear`` weights, convolution kernels), never
-biases or normalization parameters: the tensors Keras' ``kernel_regularizer`` covers.
+the trainable tensors of two or more dimensions (see :mod:`regsearch.backends.torch_model`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ from torch.nn import functional as F
 
 from regsearch.backends.base import EpochHook, Fit, FoldParallel, ModelFactory
 from regsearch.backends.loop import train_epochs
+from regsearch.backends.torch_model import (
+    channels_first,
+    materialised,
+    penalized_parameters,
+    summarize,
+    torch_input_shape,
+)
 from regsearch.config import TrainSettings
 from regsearch.models import architecture
+from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
 
 _EVAL_CHUNK = 8192  # rows per forward pass when predicting; bounds memory, not results
@@ -33,7 +42,15 @@ _EVAL_CHUNK = 8192  # rows per forward pass when predicting; bounds memory, not 
 
 def penalized_weights(model: nn.Module) -> list[torch.Tensor]:
     """The trainable tensors of two or more dimensions, in ``model.parameters()`` order."""
-    return [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    return [p for _, p in penalized_parameters(model)]
+
+
+def as_logits(outputs: torch.Tensor, kind: str) -> torch.Tensor:
+    """Logits from a model's outputs: themselves, or the log of probabilities clipped to
+    ``[1e-7, 1 - 1e-7]`` (Keras' clipping), whose cross-entropy is the probabilities'."""
+    if kind == "logits":
+        return outputs
+    return outputs.clamp(1e-7, 1 - 1e-7).log()
 
 
 def weights_penalty(
@@ -87,23 +104,30 @@ class TorchTrainer:
         settings: TrainSettings,
         model: ModelFactory,
     ):
-        self.x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        self.x_np = np.ascontiguousarray(x, dtype=np.float32)  # the dataset's layout
+        self.x = torch.from_numpy(channels_first(x))  # the model's layout
         self.y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
         self.n_classes = n_classes
         self.settings = settings
         self.model_factory = model
-        self.input_shape = tuple(int(d) for d in x.shape[1:])
-        self.fold_parallel: FoldParallel | None = None
-        from regsearch.backends.torch_folds import StackedFolds
+        self.input_shape = torch_input_shape(tuple(int(d) for d in x.shape[1:]))
+        seed_everything(0)
+        self.model_summary: ModelSummary = summarize(model, self.input_shape, n_classes, self.x[:8])
+        self.outputs = self.model_summary.outputs
+        from regsearch.backends.torch_folds import fold_parallel_for
 
-        if StackedFolds.fits(self.new_model(0)):
-            self.fold_parallel = StackedFolds(self)
+        self.fold_parallel: FoldParallel | None
+        self.fold_parallel, self.fold_parallel_reason = fold_parallel_for(self)
 
     def new_model(self, seed: int) -> nn.Module:
         """A fresh model from the factory, after seeding every random generator with
-        ``seed``."""
+        ``seed``; lazy layers are materialised on one training example."""
         seed_everything(seed)
-        return self.model_factory(self.input_shape, self.n_classes)
+        return materialised(self.model_factory(self.input_shape, self.n_classes), self.x[:1])
+
+    def logits(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The model's logits for ``x`` (in the model's layout)."""
+        return as_logits(model(x), self.outputs)
 
     def fit(
         self,
@@ -129,7 +153,7 @@ class TorchTrainer:
             for begin in range(0, n, batch):
                 batch_rows = order[begin : begin + batch]
                 xb, yb = x_train[batch_rows], y_train[batch_rows]
-                logits = model(xb)
+                logits = self.logits(model, xb)
                 loss = penalized_loss(logits, yb, model, penalty)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -138,7 +162,7 @@ class TorchTrainer:
                 correct += (logits.detach().argmax(1) == yb).sum()
             return float(loss_sum) / n, float(correct) / n
 
-        validation = None if val_idx is None else (self.x.numpy()[val_idx], self.y.numpy()[val_idx])
+        validation = None if val_idx is None else (self.x_np[val_idx], self.y.numpy()[val_idx])
         return train_epochs(
             self,
             model,
@@ -154,10 +178,13 @@ class TorchTrainer:
 
     @torch.no_grad()
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
+        """Logits for ``x`` in the dataset's layout (images channels last)."""
         model.eval()
-        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
-        chunks = [model(xt[b : b + _EVAL_CHUNK]) for b in range(0, len(xt), _EVAL_CHUNK)]
-        return torch.cat(chunks).numpy()
+        xt = torch.from_numpy(channels_first(x))
+        chunks = [
+            self.logits(model, xt[b : b + _EVAL_CHUNK]) for b in range(0, len(xt), _EVAL_CHUNK)
+        ]
+        return torch.cat(chunks).float().numpy()
 
     def kernels(self, model: Any) -> list[np.ndarray]:
         return [keras_layout(w) for w in penalized_weights(model)]
@@ -166,12 +193,16 @@ class TorchTrainer:
         """Save ``{"state_dict", "architecture"}`` as ``.pt``.
 
         Load it with ``torch.load(path, weights_only=True)``: nothing in it needs unpickling.
+        Rebuild the model from ``architecture`` (see :func:`regsearch.models.architecture`),
+        then ``load_state_dict``.
         """
         path = path.with_suffix(".pt")
         torch.save(
             {
                 "state_dict": model.state_dict(),
-                "architecture": architecture(self.model_factory, self.input_shape, self.n_classes),
+                "architecture": architecture(
+                    self.model_factory, self.input_shape, self.n_classes, self.outputs
+                ),
             },
             path,
         )

@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also time a whole trial of this many folds, one by one and all at once (torch)",
     )
     parser.add_argument(
+        "--trial-model",
+        choices=("mlp", "cnn"),
+        default="mlp",
+        help="the model of --trial-folds' whole trial",
+    )
+    parser.add_argument(
         "--vs",
         choices=("skorch",),
         default=None,
@@ -113,7 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.trial_folds > 1 and args.backend != "torch":
         print("(--trial-folds needs --backend torch: the fold-parallel trainer is PyTorch's)")
     elif args.trial_folds > 1:
-        print("\n" + whole_trial(ds, settings, penalty, args.trial_folds, args.seed), flush=True)
+        print(
+            "\n"
+            + whole_trial(ds, settings, penalty, args.trial_folds, args.seed, args.trial_model),
+            flush=True,
+        )
     if args.memory_trials > 5:
         marks = memory_over_trials(args.backend, ds, args.memory_trials, args.seed)
         last = args.memory_trials

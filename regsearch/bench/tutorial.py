@@ -33,6 +33,7 @@ def tutorial_torch(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed:
     from torchvision.transforms import ToTensor
 
     from regsearch.backends.torch import penalized_loss, seed_everything
+    from regsearch.backends.torch_model import channels_first
     from regsearch.models.mlp import torch_mlp
 
     side = round(ds.n_features**0.5)
@@ -50,7 +51,7 @@ def tutorial_torch(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed:
             return to_tensor(image).flatten(), int(ds.y_train[i])
 
     seed_everything(seed)
-    model = torch_mlp(ds.n_features, settings.hidden, ds.n_classes)
+    model = torch_mlp(ds.example_shape, settings.hidden, ds.n_classes)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
     loader = DataLoader(Images(), batch_size=64, shuffle=True)
     start = time.perf_counter()
@@ -63,7 +64,7 @@ def tutorial_torch(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed:
             optimizer.step()
     seconds = (time.perf_counter() - start) / settings.epochs
     with torch.no_grad():
-        logits = model(torch.from_numpy(ds.x_test)).numpy()
+        logits = model(torch.from_numpy(channels_first(ds.x_test))).numpy()
     return Timing("tutorial (DataLoader, batch 64)", seconds, accuracy(logits, ds.y_test))
 
 
@@ -74,7 +75,7 @@ def tutorial_keras(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed:
     from regsearch.models.mlp import keras_mlp
 
     keras.utils.set_random_seed(seed)
-    plain = keras_mlp(ds.n_features, settings.hidden, ds.n_classes)
+    plain = keras_mlp(ds.example_shape, settings.hidden, ds.n_classes)
     model = with_keras_penalty(plain, penalty)  # Keras' own L1L2 on each Dense kernel
     compile_model(model, settings.lr)
     start = time.perf_counter()
@@ -98,7 +99,11 @@ def regsearch_trainer(
 
     start = time.perf_counter()
     trainer = get_backend(backend_name).trainer(
-        ds.x_train, ds.y_train, ds.n_classes, settings, model_factory(backend_name, settings)
+        ds.x_train,
+        ds.y_train,
+        ds.n_classes,
+        settings,
+        model_factory("mlp", backend_name, settings.hidden),
     )
     trainer.fit(np.arange(min(2 * settings.batch_size, len(ds.y_train))), None, penalty, 1, seed)
     print(f"regsearch trainer set-up, once per study: {time.perf_counter() - start:.1f} s")
@@ -109,20 +114,30 @@ def regsearch_trainer(
 
 
 def whole_trial(
-    ds: Dataset, settings: TrainSettings, penalty: Penalty, folds: int, seed: int
+    ds: Dataset,
+    settings: TrainSettings,
+    penalty: Penalty,
+    folds: int,
+    seed: int,
+    model: str = "mlp",
 ) -> str:
-    """A whole trial of ``folds`` stratified folds with the torch trainer: one fold alone, the
-    folds one by one (as with pruning), and all at once (``fit_folds``, as with
-    ``--pruner none``); returns the sentence to print."""
+    """A whole trial of ``folds`` stratified folds of ``model`` with the torch trainer: one
+    fold alone, the folds one by one (as with pruning), and all at once (the vmapped
+    ``fit_folds``, as with ``--pruner none``, timed even where the trainer would not choose
+    it); returns the sentence to print."""
     from regsearch.backends import get_backend
+    from regsearch.backends.torch_folds import VmappedFolds
     from regsearch.cv.folds import make_folds
     from regsearch.models import model_factory
     from regsearch.seeds import fold_seed
 
     trainer = get_backend("torch").trainer(
-        ds.x_train, ds.y_train, ds.n_classes, settings, model_factory("torch", settings)
+        ds.x_train,
+        ds.y_train,
+        ds.n_classes,
+        settings,
+        model_factory(model, "torch", settings.hidden),
     )
-    assert trainer.fold_parallel is not None  # the built-in MLP trains its folds at once
     parts = make_folds(ds.y_train, folds, seed)
     seeds = [fold_seed(seed, i) for i in range(folds)]
     epochs = settings.epochs
@@ -138,10 +153,11 @@ def whole_trial(
             trainer.fit(*part, penalty, epochs, s) for part, s in zip(parts, seeds, strict=True)
         ]
     )
-    batched = trainer.fold_parallel
+    batched = VmappedFolds(trainer)  # type: ignore[arg-type]
     at_once = timed(lambda: batched.fit_folds(parts, penalty, epochs, seeds))
     return (
-        f"A whole trial of {folds} folds ({epochs} epochs, early stopping on): one fold alone "
+        f"A whole trial of {folds} folds of {model} ({epochs} epochs, early stopping on; "
+        f"the trainer's choice: {trainer.fold_parallel_reason}): one fold alone "
         f"{one:.1f} s; one by one {sequential:.1f} s ({sequential / one:.2f}x one fold); all "
         f"at once {at_once:.1f} s ({at_once / one:.2f}x one fold, {sequential / at_once:.2f}x "
         "faster than one by one)."

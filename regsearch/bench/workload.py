@@ -43,7 +43,11 @@ def workload_w_regsearch(ds: Dataset, batch_size: int, lr: float, seed: int) -> 
     start = time.perf_counter()
     settings = TrainSettings(epochs=W_EPOCHS, batch_size=batch_size, lr=lr, patience=W_EPOCHS)
     trainer = get_backend("torch").trainer(
-        ds.x_train, ds.y_train, ds.n_classes, settings, model_factory("torch", settings)
+        ds.x_train,
+        ds.y_train,
+        ds.n_classes,
+        settings,
+        model_factory("mlp", "torch", settings.hidden),
     )
     folds = make_folds(ds.y_train, W_FOLDS, seed)
     space = SearchSpace(penalties=("l2",), lambda_min=min(W_LAMBDAS), lambda_max=max(W_LAMBDAS))
@@ -81,7 +85,7 @@ def workload_w_skorch(ds: Dataset, seed: int) -> SearchTiming:
     class MLP(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = torch_mlp(ds.n_features, (128,), ds.n_classes)
+            self.net = torch_mlp(ds.example_shape, (128,), ds.n_classes)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return self.net(x)

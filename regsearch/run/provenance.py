@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from regsearch.backends import Backend
     from regsearch.config import StudyConfig
     from regsearch.data import Dataset
+    from regsearch.models.summary import ModelSummary
 
 RECORDS_WAIT_S = 30.0
 """How long a worker waits for the records of a study another worker has just created."""
@@ -29,6 +30,7 @@ def create_or_resume(
     identity: dict[str, Any],
     backend: Backend,
     dataset: Dataset,
+    model: ModelSummary,
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
 ) -> optuna.Study:
@@ -59,15 +61,21 @@ def create_or_resume(
                 study_name=config.name, storage=storage, sampler=sampler, pruner=pruner
             )
         else:
-            _record_new_study(study, identity, backend, dataset)
+            _record_new_study(study, identity, backend, dataset, model)
             return study
-    _check_same_study(study, identity, config)
+    _check_same_study(study, identity, config, model)
     return study
 
 
 def _record_new_study(
-    study: optuna.Study, identity: dict[str, Any], backend: Backend, dataset: Dataset
+    study: optuna.Study,
+    identity: dict[str, Any],
+    backend: Backend,
+    dataset: Dataset,
+    model: ModelSummary,
 ) -> None:
+    # The summary goes first: a resuming worker waits for the identity keys, then reads it.
+    study.set_user_attr(records.MODEL_SUMMARY, model.record())
     for key, value in identity.items():
         study.set_user_attr(key, value)
     study.set_user_attr(records.DATASET_SUMMARY, dataset.describe())
@@ -94,7 +102,9 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _check_same_study(study: optuna.Study, identity: dict[str, Any], config: StudyConfig) -> None:
+def _check_same_study(
+    study: optuna.Study, identity: dict[str, Any], config: StudyConfig, model: ModelSummary
+) -> None:
     # The creator writes the records right after creating the study: wait for them.
     deadline = time.monotonic() + RECORDS_WAIT_S
     while any(key not in study.user_attrs for key in identity) and time.monotonic() < deadline:
@@ -106,6 +116,9 @@ def _check_same_study(study: optuna.Study, identity: dict[str, Any], config: Stu
         for key, value in wanted.items()
         if stored.get(key) != value
     ]
+    if any(key.startswith(f"{records.MODEL}.") for key in wanted if stored.get(key) != wanted[key]):
+        was = (study.user_attrs.get(records.MODEL_SUMMARY) or {}).get("spec", "another model")
+        differences.insert(0, f"model: stored {was}, now {model.spec} (another architecture)")
     if differences:
         raise StudyMismatch(
             f"study {study.study_name!r} in {redact_url(config.storage)} was created with other "

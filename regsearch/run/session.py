@@ -6,20 +6,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import interrupt, records
-from regsearch.backends import Backend, ModelFactory, Trainer, get_backend
+from regsearch.backends import Backend, Trainer, get_backend
 from regsearch.config import StudyConfig, default_data_dir
 from regsearch.cv.folds import Fold, folds_fingerprint, make_folds
 from regsearch.cv.objective import CrossValidationObjective
 from regsearch.cv.pruning import PruningPolicy
 from regsearch.data import Dataset, load_dataset
-from regsearch.errors import SurplusTrial
+from regsearch.errors import SurplusTrial, param
 from regsearch.models import model_factory
 from regsearch.observe import Observer, Observers
 from regsearch.run.claims import claim_sampler_stream
@@ -47,7 +46,7 @@ class StudySession:
 
     config: StudyConfig
     backend: Backend
-    model: ModelFactory
+    trainer: Trainer
     dataset: Dataset
     folds: list[Fold]
     study: optuna.Study
@@ -63,8 +62,8 @@ class StudySession:
         dataset: Dataset | None = None,
         log: Log = silent,
     ) -> StudySession:
-        """Check the storage URL, load the data, compute the folds, import the backend, then
-        create the study or verify the stored one.
+        """Check the storage URL, load the data, compute the folds, import the backend, build
+        and check the model (a trainer), then create the study or verify the stored one.
 
         Each process that runs trials takes its own sampler stream
         (:func:`regsearch.run.claims.claim_sampler_stream`) when it starts to run them.
@@ -84,27 +83,30 @@ class StudySession:
         folds = make_folds(dataset.y_train, config.folds, config.seed)
         if backend is None:
             backend = get_backend(config.backend)
+        model = model_factory(config.model, backend.name, config.train.hidden)
+        trainer = backend.trainer(
+            dataset.x_train, dataset.y_train, dataset.n_classes, config.train, model
+        )
+        for line in trainer.model_summary.describe():
+            log(line)
+        how = _how_folds_train(trainer, config)
+        log(f"{how[0].upper()}{how[1:]}.")
         identity: dict[str, Any] = {
             records.CONFIG: config.identity(),
             records.DATASET_FINGERPRINT: dataset.fingerprint(),
             records.FOLDS_FINGERPRINT: folds_fingerprint(folds),
+            records.MODEL: trainer.model_summary.identity(),
         }
         storage = open_storage(config.storage, config.heartbeat_interval, config.grace_period)
         # The sampler's seed is set when this process first runs trials (see optimize).
         sampler = optuna.samplers.TPESampler(seed=config.seed)
         pruner = PruningPolicy(config.pruner, config.folds).pruner()
-        study = create_or_resume(config, storage, identity, backend, dataset, sampler, pruner)
-        model = model_factory(backend.name, config.train)
-        session = cls(config, backend, model, dataset, folds, study, log, storage)
+        study = create_or_resume(
+            config, storage, identity, backend, dataset, trainer.model_summary, sampler, pruner
+        )
+        session = cls(config, backend, trainer, dataset, folds, study, log, storage)
         session.sweep_stale_trials()
         return session
-
-    @cached_property
-    def trainer(self) -> Trainer:
-        data = self.dataset
-        return self.backend.trainer(
-            data.x_train, data.y_train, data.n_classes, self.config.train, self.model
-        )
 
     def finished_trials(self) -> int:
         return len(self.study.get_trials(deepcopy=False, states=FINISHED))
@@ -222,6 +224,19 @@ class StudySession:
 
     def complete_trials(self) -> list[FrozenTrial]:
         return self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def _how_folds_train(trainer: Trainer, config: StudyConfig) -> str:
+    """The trainer's own answer, unless the pruner keeps the folds apart."""
+    if (
+        trainer.fold_parallel is not None
+        and not PruningPolicy(config.pruner, config.folds).folds_at_once
+    ):
+        return (
+            f"folds train one at a time, since {param('pruner')} {config.pruner} may stop a "
+            f"trial between them ({param('pruner')} none trains them at once)"
+        )
+    return trainer.fold_parallel_reason
 
 
 def _downloader(backend_of: Callable[[], Backend], log: Log) -> Callable[[Any], str]:

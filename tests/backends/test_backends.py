@@ -27,7 +27,7 @@ def trainer_for(name, data, **settings):
     backend = get_backend(name)
     train = TrainSettings(**{"epochs": 4, "batch_size": 32, "lr": 1e-2, **settings})
     return backend.trainer(
-        data.x_train, data.y_train, data.n_classes, train, model_factory(name, train)
+        data.x_train, data.y_train, data.n_classes, train, model_factory("mlp", name, train.hidden)
     )
 
 
@@ -68,14 +68,14 @@ def keras_loss(weights, x, y, penalty):
     from regsearch.models.mlp import keras_mlp
 
     # The model a Keras user writes: Keras' own L1L2 on each Dense kernel.
-    model = with_keras_penalty(keras_mlp(x.shape[1], (6, 5), 3), penalty)
+    model = with_keras_penalty(keras_mlp(x.shape[1:], (6, 5), 3), penalty)
     compile_model(model, 1e-3)
     model.set_weights([a for pair in weights for a in pair])
     # Exactly what Keras' train_step minimises: compiled loss plus the regularization losses.
     loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True), training=True)
     # The trainer's one model, its strengths set per fit, minimises the same loss.
     settings = TrainSettings(hidden=(6, 5))
-    trainer = KerasTrainer(x, y, 3, settings, model_factory("tf", settings))
+    trainer = KerasTrainer(x, y, 3, settings, model_factory("mlp", "tf", settings.hidden))
     trainer.reset(penalty, seed=0)
     trainer.model.set_weights(model.get_weights())
     assert float(trainer.loss(x, y)) == pytest.approx(float(loss), rel=1e-6)
@@ -89,7 +89,7 @@ def torch_loss(weights, x, y, penalty):
     from regsearch.backends.torch import penalized_loss
     from regsearch.models.mlp import torch_mlp
 
-    model = torch_mlp(x.shape[1], (6, 5), 3)
+    model = torch_mlp(x.shape[1:], (6, 5), 3)
     linears = [m for m in model if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():
         for layer, (w, b) in zip(linears, weights, strict=True):
@@ -139,17 +139,165 @@ def test_saved_model_reloads_without_unpickling(name, data, tmp_path):
     if name == "torch":
         import torch
 
-        from regsearch.models.mlp import torch_mlp
+        from regsearch.models import model_factory
 
         saved = torch.load(path, weights_only=True)
-        model = torch_mlp(
-            saved["architecture"]["n_features"],
-            tuple(saved["architecture"]["hidden"]),
-            saved["architecture"]["n_classes"],
-        )
+        arch = saved["architecture"]
+        assert arch["model"] == "mlp" and arch["outputs"] == "logits"
+        build = model_factory(arch["model"], "torch", tuple(arch["hidden"]))
+        model = build(tuple(arch["input_shape"]), arch["n_classes"])
         model.load_state_dict(saved["state_dict"])
     else:
         import keras
 
         model = keras.models.load_model(path, safe_mode=True)
     np.testing.assert_allclose(trainer.predict_logits(model, data.x_test), expected, rtol=1e-6)
+
+
+# A CNN with batch normalization: the same penalized loss from the same weights, converted
+# between the frameworks' layouts.
+
+EPS = 1e-3  # Keras' BatchNormalization default; PyTorch's is 1e-5, so it is set explicitly
+# Layers before batch norm have no bias, as usual: batch norm removes it, so its gradient is
+# rounding noise, which Adam scales up to steps of the learning rate's size; they move the
+# running mean differently with every change of float rounding (e.g. folds at once).
+
+
+def torch_bn_cnn(input_shape, n_classes):
+    from torch import nn
+
+    channels, height, width = input_shape
+    return nn.Sequential(
+        nn.Conv2d(channels, 4, 3, padding=1, bias=False),
+        nn.BatchNorm2d(4, eps=EPS),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * (height // 2) * (width // 2), 5),
+        nn.ReLU(),
+        nn.Linear(5, n_classes),
+    )
+
+
+def keras_bn_cnn(input_shape, n_classes):
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input(input_shape),
+            keras.layers.Conv2D(4, 3, padding="same", use_bias=False),
+            keras.layers.BatchNormalization(epsilon=EPS),
+            keras.layers.ReLU(),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(5, activation="relu"),
+            keras.layers.Dense(n_classes),
+        ]
+    )
+
+
+def torch_to_keras(model, pooled_hw):
+    """The torch CNN's weights in the Keras model's order and layouts: a conv kernel
+    ``(out, in, h, w)`` -> ``(h, w, in, out)``; the Dense after Flatten also reorders its
+    inputs, flattened ``(C, H, W)`` in PyTorch but ``(H, W, C)`` in Keras."""
+    conv, norm, dense, out = model[0], model[1], model[5], model[7]
+    h, w = pooled_hw
+    dense_w = dense.weight.detach().numpy().reshape(-1, conv.out_channels, h, w)
+    dense_w = dense_w.transpose(2, 3, 1, 0).reshape(h * w * conv.out_channels, -1)
+    as_np = lambda t: t.detach().numpy().copy()  # noqa: E731
+    return [
+        as_np(conv.weight).transpose(2, 3, 1, 0),
+        as_np(norm.weight),
+        as_np(norm.bias),
+        as_np(norm.running_mean),
+        as_np(norm.running_var),
+        dense_w,
+        as_np(dense.bias),
+        as_np(out.weight).T,
+        as_np(out.bias),
+    ]
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["batch-statistics", "moving-statistics"])
+@pytest.mark.parametrize("penalty", [Penalty(), Penalty(l1=1e-3, l2=1e-2)])
+def test_a_cnn_with_batch_norm_has_the_same_penalized_loss_in_both_backends(training, penalty):
+    import torch
+
+    from regsearch.backends.tf import KerasTrainer
+    from regsearch.backends.torch import penalized_loss
+    from tests.backends.test_models import images
+
+    x, y = images(n=32, shape=(6, 4, 2))
+    torch_model = torch_bn_cnn((2, 6, 4), 3)
+    with torch.no_grad():  # non-trivial statistics and affine parameters
+        torch_model[1].running_mean.uniform_(-0.5, 0.5)
+        torch_model[1].running_var.uniform_(0.5, 2.0)
+        torch_model[1].weight.uniform_(0.5, 1.5)
+        torch_model[1].bias.uniform_(-0.2, 0.2)
+    torch_model.train(training)
+    with torch.no_grad():
+        xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
+        expected = float(penalized_loss(torch_model(xt), torch.from_numpy(y), torch_model, penalty))
+    trainer = KerasTrainer(x, y, 3, TrainSettings(), keras_bn_cnn)
+    trainer.reset(penalty, seed=0)
+    trainer.model.set_weights(torch_to_keras(torch_model, (3, 2)))
+    got = float(trainer.loss(x, y, training=training))
+    assert got == pytest.approx(expected, rel=1e-5)
+    torch_kernels = [k.shape for k in get_trainer_kernels(torch_model)]
+    assert torch_kernels == [tuple(k.shape) for k in trainer.kernels(trainer.model)]
+
+
+def get_trainer_kernels(model):
+    from regsearch.backends.torch import keras_layout, penalized_weights
+
+    return [keras_layout(w) for w in penalized_weights(model)]
+
+
+def torch_bn_mlp(input_shape, n_classes):
+    """Not the built-in MLP: batch normalization between its layers."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(int(np.prod(input_shape)), 16, bias=False),
+        nn.BatchNorm1d(16),
+        nn.ReLU(),
+        nn.Linear(16, n_classes),
+    )
+
+
+@pytest.mark.parametrize("check", BACKEND_CHECKS, ids=lambda check: check.__name__)
+def test_backend_contract_holds_for_a_user_model_with_batch_norm(check):
+    check(get_backend("torch"), torch_bn_mlp)
+
+
+def test_any_torch_model_trains_its_folds_at_once_like_one_by_one():
+    """The vmapped path on a CNN with batch norm (which the trainer would train one fold at a
+    time on the CPU), with folds of unequal sizes: the ragged last step runs fold by fold."""
+    from regsearch.backends.torch_folds import VmappedFolds
+    from tests.backends.test_models import images
+
+    x, y = images(n=61, shape=(6, 4, 2))
+    train = TrainSettings(epochs=3, batch_size=8, lr=1e-2, patience=3)
+    trainer = get_backend("torch").trainer(x, y, 3, train, torch_bn_cnn)
+    assert trainer.fold_parallel is None and "Conv2d" in trainer.fold_parallel_reason
+    folds = [(np.arange(0, 41), np.arange(41, 61)), (np.arange(20, 61), np.arange(0, 20))]
+    folds.append((np.arange(0, 40), np.arange(40, 61)))  # 40 rows: one step fewer
+    penalty = Penalty(l1=1e-4, l2=1e-3)
+    alone = [trainer.fit(tr, va, penalty, 3, seed) for seed, (tr, va) in enumerate(folds)]
+    together = VmappedFolds(trainer).fit_folds(folds, penalty, 3, seeds=[0, 1, 2])
+    for one, many, (_, va) in zip(alone[:2], together[:2], folds[:2], strict=True):
+        assert many.best_epoch == one.best_epoch
+        np.testing.assert_allclose(many.history["loss"], one.history["loss"], rtol=1e-4)
+        np.testing.assert_allclose(
+            trainer.predict_logits(many.model, x[va]),
+            trainer.predict_logits(one.model, x[va]),
+            rtol=1e-3,
+            atol=1e-4,
+        )
+        # Batch-norm statistics are the fold's own.
+        np.testing.assert_allclose(
+            many.model[1].running_mean.numpy(), one.model[1].running_mean.numpy(), rtol=1e-4
+        )
+    # The shorter fold differs only by Adam's moments moving on its empty last step.
+    assert together[2].history["loss"][0] == pytest.approx(alone[2].history["loss"][0], rel=1e-4)

@@ -115,6 +115,23 @@ def test_mismatching_resume_is_refused_without_writing(config, tiny_dataset, cha
     assert len(reloaded.trials) == n_trials and reloaded.user_attrs == attrs
 
 
+def test_the_study_records_its_model_and_refuses_another_on_resume(config, tiny_dataset, tmp_path):
+    run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
+    attrs = optuna.load_study(study_name=config.name, storage=config.storage).user_attrs
+    assert attrs["model"]["trainable_parameters"] == 8 * 3 + 3
+    assert len(attrs["model"]["fingerprint"]) == 64
+    assert attrs["model_summary"]["spec"] == "mlp"
+    assert attrs["model_summary"]["penalized"] == [["w", [8, 3]]]
+    assert attrs["model_summary"]["not_penalized"] == [["b", [3]]]
+    other = tmp_path / "other_net.py"
+    other.write_text("def build(shape, k):\n    raise AssertionError('never built')\n")
+    changed = dataclasses.replace(config, model=f"{other}:build", study_name=config.name)
+    with pytest.raises(StudyMismatch, match=f"model: stored mlp, now {other}:build"):
+        run_study(changed, backend=FakeBackend(), dataset=tiny_dataset)
+    reloaded = optuna.load_study(study_name=config.name, storage=config.storage)
+    assert reloaded.user_attrs == attrs
+
+
 def test_other_data_is_refused(config, tiny_dataset):
     run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
     with pytest.raises(StudyMismatch, match="dataset_fingerprint"):
@@ -210,7 +227,7 @@ def test_refit_runs_once_per_chosen_trial_and_a_dead_claim_can_be_taken_over(con
     later = StudySession.open(config, backend=backend, dataset=tiny_dataset)
     assert later.optimize() == 0
     assert refit_once(later) == (chosen, baseline)
-    assert "trainer" not in vars(later)  # no model was built, let alone trained
+    assert later.trainer.calls == []  # the model was checked, not trained
 
 
 @pytest.mark.parametrize(("pruner", "batched"), [("none", True), ("median", False)])
