@@ -17,6 +17,7 @@ Studies (user attributes): ``config``, ``dataset_fingerprint``, ``folds_fingerpr
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,23 @@ def study_config(study: optuna.Study) -> dict[str, Any]:
 def study_folds(study: optuna.Study) -> int:
     """The stored number of folds (0 for a study without regsearch's records)."""
     return int(study_config(study).get("folds", 0))
+
+
+def model_line(study: optuna.Study) -> str:
+    """``Model: cnn, 421,642 trainable values, outputs logits; penalized: 4 tensors
+    (421,408 values).``, or ``""`` for a study without the record."""
+    summary = study.user_attrs.get(MODEL_SUMMARY)
+    identity = study.user_attrs.get(MODEL) or {}
+    if not summary:
+        return ""
+    penalized = summary.get("penalized", [])
+    values = sum(math.prod(shape) for _, shape in penalized)
+    return (
+        f"Model: {summary.get('spec')}, {identity.get('trainable_parameters', 0):,} trainable "
+        f"values, outputs {summary.get('outputs')}; penalized: {len(penalized)} "
+        f"tensor{'s' * (len(penalized) != 1)} "
+        f"({values:,} values)."
+    )
 
 
 def refit_record(study: optuna.Study) -> dict[str, Any]:

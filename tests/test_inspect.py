@@ -24,6 +24,7 @@ def test_lists_the_studies_with_counts_and_scores(finished_fake_study, capsys):
     assert list(frame["study"]) == [name]
     row = frame.iloc[0]
     assert row["backend"] == "torch" and row["complete"] + row["pruned"] == 10
+    assert row["model"] == "mlp"
     assert 0.5 < row["best_mean_test_accuracy"] <= 1 and 0.5 < row["test_accuracy"] <= 1
 
 
@@ -64,6 +65,9 @@ def test_table_shows_trials_reasons_and_the_choice_without_terminal_escapes(
     assert "baseline, no penalty" in out
     assert "Chosen: trial" in out and "test accuracy" in out
     assert "Selection rule: best" in out
+    assert (
+        "Model: mlp, 27 trainable values, outputs logits; penalized: 1 tensor (24 values)." in out
+    )
     assert "\x1b" not in out and "\\x1b" in out  # the name's escape sequence is shown, inert
 
 

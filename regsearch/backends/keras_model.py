@@ -58,7 +58,10 @@ def fresh_model(
 ) -> keras.Model:
     """``factory(input_shape, n_classes)``, built by one call on ``sample`` if it has no
     weights yet (a subclassed model creates them on its first call)."""
-    model = factory(input_shape, n_classes)
+    return _with_weights(factory(input_shape, n_classes), sample)
+
+
+def _with_weights(model: keras.Model, sample: np.ndarray) -> keras.Model:
     if not model.weights:
         model(sample[:1], training=False)
     return model
@@ -81,9 +84,7 @@ def summarize(
     model = built(factory, spec, input_shape, n_classes, keras.Model, _HINT)
     outputs = called(spec, lambda: model(sample, training=False), tuple(sample.shape))
     values = check_outputs(spec, outputs, len(sample), n_classes)
-    again = built(factory, spec, input_shape, n_classes, keras.Model, _HINT)
-    if not again.weights:
-        again(sample[:1], training=False)
+    again = _with_weights(built(factory, spec, input_shape, n_classes, keras.Model, _HINT), sample)
     check_fresh(spec, {id(v) for v in model.weights}, {id(v) for v in again.weights})
     penalized = [Weight(v.path, tuple(v.shape)) for v in penalized_variables(model)]
     check_penalized(spec, len(penalized))

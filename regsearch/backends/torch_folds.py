@@ -7,11 +7,11 @@ small forward and backward passes become one, so the per-step overhead, which do
 small models, is paid once per step instead of k times. Batch-norm statistics are per fold
 (the buffers are stacked too).
 
-Measured on a 2-core CPU (``python -m regsearch.bench --backend torch --trial-folds 3
---trial-model mlp|cnn``, figures in the README): the MLP's folds train about 2.3x faster at
-once than one by one, but the CNN's only about 0.7x as fast: vmap turns k convolutions into one
-grouped convolution, which CPU kernels run slower than k plain ones. So models with
-convolutions train their folds one at a time on the CPU.
+Measured on a 2-core CPU (``python -m regsearch.bench --backend torch --trial-folds K
+--trial-model mlp|cnn``, figures in the README): the MLP's folds train 1.7x faster at once than
+one by one, but the CNN's only 0.56-0.85x as fast: vmap turns k convolutions into one grouped
+convolution, which CPU kernels run slower than k plain ones. So models with convolutions train
+their folds one at a time on the CPU.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def fold_parallel_for(trainer: TorchTrainer) -> tuple[FoldParallel | None, str]:
     if convolutions:
         return None, (
             f"folds train one at a time: batched, the model's {', '.join(convolutions)} "
-            "layers run slower on the CPU than one fold after another (measured about 0.7x)"
+            "layers run slower on the CPU than one fold after another (measured 0.56-0.85x)"
         )
     return VmappedFolds(trainer), "folds train at once (torch.func.vmap over the k models)"
 

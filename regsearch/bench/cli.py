@@ -60,9 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--trial-model",
-        choices=("mlp", "cnn"),
         default="mlp",
-        help="the model of --trial-folds' whole trial",
+        help="the model of --trial-folds' whole trial: mlp, cnn or a --model reference",
     )
     parser.add_argument(
         "--vs",

@@ -6,7 +6,7 @@
 
 "Same" padding keeps small images usable (8x8 digits: 8 -> 4 -> 2). Kernels are Glorot-uniform
 and biases zero in both frameworks (Keras' defaults, set explicitly in PyTorch). On MNIST it has
-421,642 trainable parameters, 421,184 of them in the four penalized kernels.
+421,642 trainable parameters, 421,408 of them in the four penalized kernels.
 """
 
 from __future__ import annotations

@@ -299,6 +299,7 @@ def write_report(study: Any, out: Path) -> Path:
 <h1>{esc(title)}</h1>
 <p>{esc(str(study.user_attrs.get(records.DATASET_SUMMARY, "")))}; score = mean validation accuracy
 over {folds} folds.</p>
+<p>{esc(records.model_line(study))}</p>
 <ul>{summary}</ul>
 {chr(10).join(sections)}
 </body></html>

@@ -37,6 +37,7 @@ def study_rows(storage: Any) -> list[dict[str, Any]]:
             {
                 "study": summary.study_name,
                 "backend": config.get("backend"),
+                "model": (study.user_attrs.get(records.MODEL_SUMMARY) or {}).get("spec"),
                 "dataset": study.user_attrs.get(records.DATASET_SUMMARY, config.get("dataset")),
                 "complete": complete,
                 "pruned": counts[TrialState.PRUNED],
@@ -114,7 +115,8 @@ def study_table(study: optuna.Study, rows: list[dict[str, Any]]) -> str:
             }
         )
     name = printable(study.study_name)
-    lines = [f"Study {name!r}: {study.user_attrs.get(records.DATASET_SUMMARY, '')}", ""]
+    lines = [f"Study {name!r}: {study.user_attrs.get(records.DATASET_SUMMARY, '')}"]
+    lines += [line for line in (records.model_line(study),) if line] + [""]
     lines.append(table(compact, list(compact[0]) if compact else ["trial"]))
     lines.append("")
     lines += chosen_lines(study)

@@ -18,7 +18,7 @@ from regsearch.cv.folds import Fold, folds_fingerprint, make_folds
 from regsearch.cv.objective import CrossValidationObjective
 from regsearch.cv.pruning import PruningPolicy
 from regsearch.data import Dataset, load_dataset
-from regsearch.errors import SurplusTrial, param
+from regsearch.errors import SurplusTrial
 from regsearch.models import model_factory
 from regsearch.observe import Observer, Observers
 from regsearch.run.claims import claim_sampler_stream
@@ -233,8 +233,8 @@ def _how_folds_train(trainer: Trainer, config: StudyConfig) -> str:
         and not PruningPolicy(config.pruner, config.folds).folds_at_once
     ):
         return (
-            f"folds train one at a time, since {param('pruner')} {config.pruner} may stop a "
-            f"trial between them ({param('pruner')} none trains them at once)"
+            f"folds train one at a time, since the {config.pruner} pruner may stop a trial "
+            "between them (without a pruner they train at once)"
         )
     return trainer.fold_parallel_reason
 

@@ -299,3 +299,28 @@ def test_the_cnn_refuses_tabular_features():
         r"shaped \(8,\)",
     ):
         get_backend("torch").trainer(data.x_train, data.y_train, 3, SETTINGS, CNN("torch"))
+
+
+def keras_subclassed(input_shape, n_classes):
+    """A subclassed Keras model: its weights appear on the first call."""
+    import keras
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(8, activation="relu")
+            self.out = keras.layers.Dense(n_classes)
+
+        def call(self, x):
+            return self.out(self.hidden(keras.ops.reshape(x, (-1, 8))))
+
+    return Net()
+
+
+def test_a_subclassed_keras_model_is_built_on_a_sample_and_trains(tmp_path):
+    data = synthetic_dataset(n_train=120)
+    t = trainer("tf", keras_subclassed, data.x_train, data.y_train)
+    assert [w.shape for w in t.model_summary.penalized] == [(8, 8), (8, 3)]
+    fit = t.fit(np.arange(120), None, Penalty(l2=1e-3), epochs=3, seed=0)
+    assert fit.diverged is None and fit.history["loss"][-1] < fit.history["loss"][0]
+    assert t.save(fit.model, tmp_path / "net").is_file()  # as Keras saves such a model

@@ -242,14 +242,19 @@ def test_folds_are_trained_at_once_only_when_nothing_is_pruned_between_them(
     assert fold_seeds[:3] == [fold_seed(config.seed, i) for i in range(3)]
 
 
-def test_the_python_api_runs_workers(config, tiny_dataset):
+def test_the_python_api_runs_workers(config, tiny_dataset, tmp_path):
     """``workers`` in the config, as ``--workers`` on the command line: worker processes share
-    the study, each with its own sampler stream, and the refit runs once, here."""
+    the study, each with its own sampler stream, and the refit runs once, here. Each worker
+    loads the user's model file by its spec."""
+    net = tmp_path / "user_net.py"
+    net.write_text("def build(shape, k):\n    return None  # the fake backend never calls it\n")
     result = run_study(
-        dataclasses.replace(config, workers=2, trials=6),
+        dataclasses.replace(config, workers=2, trials=6, model=f"{net}:build"),
         backend=FakeBackend(),
         dataset=tiny_dataset,
     )
+    assert result.study.study_name == "digits-user_net-torch"
+    assert result.study.user_attrs["model_summary"]["spec"] == f"{net}:build"
     trials = result.study.get_trials(states=(TrialState.COMPLETE,))
     assert len(trials) == 6 and result.new_trials == 6
     workers = {t.user_attrs["worker"] for t in trials}
