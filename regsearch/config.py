@@ -19,6 +19,8 @@ PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
 """Penalty types the sampler may choose: ``l1 * sum|W|``, ``l2 * sum W^2``, or both."""
 
 BACKENDS: tuple[str, ...] = ("tf", "torch")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+"""Where models train: ``auto`` (a CUDA GPU when the framework sees one, else the CPU)."""
 PRUNERS: tuple[str, ...] = ("none", "median", "hyperband", "wilcoxon")
 """Optuna pruners that may stop a trial between folds (see :mod:`regsearch.cv.pruning`)."""
 SELECTION_RULES: tuple[str, ...] = ("best", "one-se")
@@ -137,6 +139,8 @@ class StudyConfig:
         tensorboard: a folder for each fold's per-epoch curves as TensorBoard runs, or ``None``.
         refit_only: run no trials; refit and test the stored study's choice now (taking over
             from a worker that claimed the refit and died).
+        device: ``auto``, ``cpu`` or ``cuda`` (see :data:`DEVICES`); not part of the
+            identity: a study may go on on other hardware.
     """
 
     backend: str
@@ -155,6 +159,7 @@ class StudyConfig:
     workers: int = 1
     tensorboard: Path | None = None
     refit_only: bool = False
+    device: str = "auto"
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
@@ -170,6 +175,10 @@ class StudyConfig:
                 f"{param('hidden')} sets the widths of the built-in mlp, but "
                 f"{param('model')} is {spec_text(self.model)}. Leave {param('hidden')} out, or "
                 f"use {param('model')} mlp."
+            )
+        if self.device not in DEVICES:
+            raise ConfigError(
+                f"{param('device')} must be one of {', '.join(DEVICES)}, got {self.device!r}."
             )
         if self.dataset not in BUILTIN_DATASETS and not self.dataset.endswith(".npz"):
             raise ConfigError(

@@ -19,6 +19,7 @@ from typing import Any
 from regsearch.config import (
     BACKENDS,
     DATA_DIR_ENV,
+    DEVICES,
     PRUNERS,
     SELECTION_RULES,
     SearchSpace,
@@ -144,6 +145,11 @@ OPTIONS: tuple[Option, ...] = (
         "epochs without a lower validation loss before a fold stops early",
         target="train",
         parse=int,
+    ),
+    Option(
+        "device",
+        "where models train: auto (a CUDA GPU when the framework sees one), cpu or cuda",
+        choices=DEVICES,
     ),
     Option("seed", "one seed for folds, sampler and model initialisation", parse=int),
     Option(

@@ -71,6 +71,7 @@ class FakeTrainer:
     diverge_above: float = 1e9
     batched: bool = True
     spec: str = "mlp"
+    device: str = "cpu"
     calls: list[Call] = field(default_factory=list)
     batched_calls: int = 0
 
@@ -186,6 +187,7 @@ class FakeBackend:
         n_classes: int,
         settings: TrainSettings,
         model: ModelFactory,
+        device: str = "cpu",
     ) -> FakeTrainer:
         trainer = FakeTrainer(
             x, y, n_classes, settings, self.diverge_above, self.batched, spec=spec_of(model)
@@ -205,22 +207,22 @@ class FakeBackend:
 CHECK_DATA = synthetic_dataset(n_train=300, n_test=90)
 
 
-def _trainer(backend: Backend, model: ModelFactory | None, **settings: Any) -> Trainer:
+def _trainer(backend: Backend, model: ModelFactory | None, device: str, **settings: Any) -> Trainer:
     from regsearch.models import model_factory
 
     train = TrainSettings(**{"epochs": 4, "batch_size": 32, "lr": 1e-2, **settings})
     data = CHECK_DATA
     factory = model or model_factory("mlp", backend.name, train.hidden)
-    return backend.trainer(data.x_train, data.y_train, data.n_classes, train, factory)
+    return backend.trainer(data.x_train, data.y_train, data.n_classes, train, factory, device)
 
 
 def check_fit_learns_restores_best_epoch_and_is_deterministic(
-    backend: Backend, model: ModelFactory | None = None
+    backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
 ) -> None:
     """A fit learns, keeps the best epoch's weights (their penalized validation loss is the
     history's minimum), and the same seed repeats it exactly while another seed differs."""
     data, penalty = CHECK_DATA, Penalty(l2=1e-3)
-    trainer = _trainer(backend, model, epochs=6, patience=1)
+    trainer = _trainer(backend, model, device, epochs=6, patience=1)
     train, val = np.arange(0, 240), np.arange(240, 300)
     fit = trainer.fit(train, val, penalty, epochs=6, seed=3)
     assert fit.diverged is None and fit.fit_time > 0, fit
@@ -244,12 +246,12 @@ def check_fit_learns_restores_best_epoch_and_is_deterministic(
 
 
 def check_early_stopping_sees_only_the_validation_rows(
-    backend: Backend, model: ModelFactory | None = None
+    backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
 ) -> None:
     """Training rows and validation rows are kept apart: a validation part made of another
     class's rows gives a poor score, which would not happen if it were trained on."""
     data = CHECK_DATA
-    trainer = _trainer(backend, model, epochs=3)
+    trainer = _trainer(backend, model, device, epochs=3)
     train = np.flatnonzero(data.y_train != 2)
     val = np.flatnonzero(data.y_train == 2)
     fit = trainer.fit(train, val, Penalty(), epochs=3, seed=0)
@@ -257,21 +259,21 @@ def check_early_stopping_sees_only_the_validation_rows(
 
 
 def check_divergence_is_reported_not_raised(
-    backend: Backend, model: ModelFactory | None = None
+    backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
 ) -> None:
-    trainer = _trainer(backend, model, lr=1e30)
+    trainer = _trainer(backend, model, device, lr=1e30)
     fit = trainer.fit(np.arange(240), np.arange(240, 300), Penalty(l2=1e-2), epochs=3, seed=0)
     assert fit.diverged is not None and "loss became" in fit.diverged, fit.diverged
 
 
 def check_fold_parallel_matches_one_by_one(
-    backend: Backend, model: ModelFactory | None = None
+    backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
 ) -> None:
     """Where a trainer offers ``fold_parallel``: the same initial weights and batch order per
     fold as ``fit``, each model on its own rows, early stopping per fold, divergence in the
     first fold it hits; only float rounding may differ."""
     data = CHECK_DATA
-    trainer = _trainer(backend, model, epochs=6, patience=1)
+    trainer = _trainer(backend, model, device, epochs=6, patience=1)
     if trainer.fold_parallel is None:
         return
     order = np.random.default_rng(0).permutation(300)
@@ -298,14 +300,14 @@ def check_fold_parallel_matches_one_by_one(
     assert accuracy(first, data.y_train[apart[0][1]]) < 0.2
     second = trainer.predict_logits(fits[1].model, data.x_train[apart[1][1]])
     assert accuracy(second, data.y_train[apart[1][1]]) > 0.5  # chance is 1/3
-    diverging = _trainer(backend, model, lr=1e30)
+    diverging = _trainer(backend, model, device, lr=1e30)
     assert diverging.fold_parallel is not None
     parts = [(np.arange(200), np.arange(200, 300)), (np.arange(100, 300), np.arange(100))]
     fits = diverging.fold_parallel.fit_folds(parts, Penalty(l2=1e-2), 3, seeds=[0, 1])
     assert fits[0].diverged is not None and "loss became" in fits[0].diverged
 
 
-BACKEND_CHECKS: tuple[Callable[[Backend, ModelFactory | None], None], ...] = (
+BACKEND_CHECKS: tuple[Callable[[Backend, ModelFactory | None, str], None], ...] = (
     check_fit_learns_restores_best_epoch_and_is_deterministic,
     check_early_stopping_sees_only_the_validation_rows,
     check_divergence_is_reported_not_raised,
@@ -313,8 +315,8 @@ BACKEND_CHECKS: tuple[Callable[[Backend, ModelFactory | None], None], ...] = (
 )
 
 
-def check_backend(backend: Backend, model: ModelFactory | None = None) -> None:
+def check_backend(backend: Backend, model: ModelFactory | None = None, device: str = "cpu") -> None:
     """Run every check of :data:`BACKEND_CHECKS` on ``backend`` (with ``model``, or the
-    built-in MLP); raises ``AssertionError`` at the first broken promise."""
+    built-in MLP) on ``device``; raises ``AssertionError`` at the first broken promise."""
     for check in BACKEND_CHECKS:
-        check(backend, model)
+        check(backend, model, device)

@@ -63,6 +63,18 @@ MODEL_ERRORS = [
 ]
 
 
+def test_cuda_without_a_gpu_exits_2_before_anything_is_stored(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible")
+    storage = tmp_path / "studies" / "s.db"
+    args = ["--backend", "torch", "--dataset", "digits", "--device", "cuda"]
+    code, _, err = run_cli(args, storage, capsys)
+    assert code == 2 and "--device cuda: PyTorch" in err and "Use --device cpu" in err, err
+    assert not storage.exists()
+
+
 @pytest.mark.parametrize(("source", "message"), MODEL_ERRORS)
 def test_a_broken_model_exits_2_before_anything_is_stored(source, message, tmp_path, capsys):
     storage = tmp_path / "studies" / "s.db"
@@ -181,7 +193,9 @@ def test_help_lists_the_documented_options(capsys):
         "--epochs",
         "--batch-size",
         "--lr",
+        "--model",
         "--hidden",
+        "--device",
         "--patience",
         "--seed",
         "--storage",

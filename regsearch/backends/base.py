@@ -86,6 +86,10 @@ class Trainer(Protocol):
     fold_parallel_reason: str
     """How this trainer's folds train, and why (printed at the start of a run)."""
 
+    device: str
+    """Where its models train, as recorded per trial: ``cpu``, or e.g. ``cuda:0 (NVIDIA H100
+    80GB HBM3)``."""
+
     def fit(
         self,
         train_idx: np.ndarray,
@@ -131,9 +135,19 @@ class Backend(Protocol):
         n_classes: int,
         settings: TrainSettings,
         model: ModelFactory,
+        device: str = "cpu",
     ) -> Trainer:
         """A trainer of ``model`` for the rows of ``(x, y)``, converted to framework tensors
-        once."""
+        on ``device`` once.
+
+        Args:
+            device: ``auto`` (a CUDA GPU when the framework sees one, else the CPU), ``cpu`` or
+                ``cuda``.
+
+        Raises:
+            BackendUnavailable: ``cuda`` was asked for but the framework sees no CUDA GPU.
+            ModelError: the model breaks the contract (see :attr:`Trainer.model_summary`).
+        """
         ...
 
     def versions(self) -> dict[str, str]:

@@ -23,6 +23,7 @@ from regsearch.backends.keras_model import (
 from regsearch.backends.keras_runtime import keras, tf
 from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
+from regsearch.errors import BackendUnavailable, param
 from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
 
@@ -37,6 +38,35 @@ def compile_model(model: keras.Model, lr: float, outputs: str = "logits") -> Non
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=outputs == "logits"),
         metrics=["accuracy"],
     )
+
+
+def use_device(requested: str) -> str:
+    """Make TensorFlow train on ``requested`` (``auto``, ``cpu`` or ``cuda``) and describe it:
+    ``cpu``, or ``gpu:0 (<name>)``. For ``cpu`` the GPUs are hidden from TensorFlow.
+
+    Raises:
+        BackendUnavailable: ``cuda`` without a GPU visible to TensorFlow, or ``cpu`` after
+            TensorFlow has already started on a GPU in this process.
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    if requested == "cuda" and not gpus:
+        raise BackendUnavailable(
+            f"{param('device')} cuda: TensorFlow {tf.__version__} sees no GPU "
+            f"(tf.config.list_physical_devices('GPU') is empty). Use {param('device')} cpu, or "
+            f"{param('device')} auto to take a GPU only where there is one."
+        )
+    if requested == "cpu" or not gpus:
+        if gpus:
+            try:
+                tf.config.set_visible_devices([], "GPU")
+            except RuntimeError as exc:
+                raise BackendUnavailable(
+                    f"{param('device')} cpu: TensorFlow has already started on the GPU in this "
+                    f"process ({exc}); run the study in a new process."
+                ) from exc
+        return "cpu"
+    name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
+    return f"gpu:0 ({name})"
 
 
 class KerasTrainer:
@@ -60,7 +90,9 @@ class KerasTrainer:
         n_classes: int,
         settings: TrainSettings,
         model: ModelFactory,
+        device: str = "cpu",
     ):
+        self.device = use_device(device)
         self.x_np = np.ascontiguousarray(x, dtype=np.float32)
         self.y_np = np.ascontiguousarray(y, dtype=np.int64)
         self.x = tf.constant(self.x_np)
@@ -222,8 +254,9 @@ class KerasBackend:
         n_classes: int,
         settings: TrainSettings,
         model: ModelFactory,
+        device: str = "cpu",
     ) -> KerasTrainer:
-        return KerasTrainer(x, y, n_classes, settings, model)
+        return KerasTrainer(x, y, n_classes, settings, model, device)
 
     def versions(self) -> dict[str, str]:
         return {"tensorflow": tf.__version__, "keras": keras.__version__}

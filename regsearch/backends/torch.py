@@ -33,6 +33,7 @@ from regsearch.backends.torch_model import (
     torch_input_shape,
 )
 from regsearch.config import TrainSettings
+from regsearch.errors import BackendUnavailable, param
 from regsearch.models import architecture
 from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
@@ -58,7 +59,7 @@ def weights_penalty(
 ) -> torch.Tensor:
     """``l1 * sum|W| + l2 * sum W^2`` over ``weights``: a scalar, or with ``stacked`` (a leading
     model dimension, as in ``fit_folds``) one value per model."""
-    total = torch.zeros(weights[0].shape[:1] if stacked else ())
+    total = torch.zeros(weights[0].shape[:1] if stacked else (), device=weights[0].device)
     for w in weights:
         dims = tuple(range(1 if stacked else 0, w.ndim))
         if penalty.l1:
@@ -84,7 +85,32 @@ def keras_layout(weight: torch.Tensor) -> np.ndarray:
     """A weight in Keras' layout: ``(out, in)`` -> ``(in, out)``, a convolution kernel
     ``(out, in, h, w)`` -> ``(h, w, in, out)``."""
     order = (*range(2, weight.ndim), 1, 0)
-    return weight.detach().permute(*order).numpy().copy()
+    return weight.detach().permute(*order).cpu().numpy().copy()
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``auto``: the first CUDA GPU when PyTorch sees one, else the CPU; ``cuda`` must exist.
+
+    Raises:
+        BackendUnavailable: ``cuda`` without a CUDA GPU visible to PyTorch.
+    """
+    if requested == "cpu" or (requested == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        build = f"built for CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+        raise BackendUnavailable(
+            f"{param('device')} cuda: PyTorch {torch.__version__} ({build}) sees no CUDA GPU "
+            f"(torch.cuda.is_available() is False). Use {param('device')} cpu, or "
+            f"{param('device')} auto to take a GPU only where there is one."
+        )
+    return torch.device("cuda", torch.cuda.current_device())
+
+
+def describe_device(device: torch.device) -> str:
+    """``cpu``, or ``cuda:0 (NVIDIA H100 80GB HBM3)``."""
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return str(device)
 
 
 def seed_everything(seed: int) -> None:
@@ -94,7 +120,8 @@ def seed_everything(seed: int) -> None:
 
 
 class TorchTrainer:
-    """Holds the training rows as tensors (converted once) and trains fresh models on them."""
+    """Holds the training rows as tensors on its device (moved there once) and trains fresh
+    models on them."""
 
     def __init__(
         self,
@@ -103,16 +130,21 @@ class TorchTrainer:
         n_classes: int,
         settings: TrainSettings,
         model: ModelFactory,
+        device: str = "cpu",
     ):
+        self.torch_device = resolve_device(device)
+        self.device = describe_device(self.torch_device)
         self.x_np = np.ascontiguousarray(x, dtype=np.float32)  # the dataset's layout
-        self.x = torch.from_numpy(channels_first(x))  # the model's layout
-        self.y = torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64))
+        cpu_x = torch.from_numpy(channels_first(x))  # the model's layout
+        self.y_np = np.ascontiguousarray(y, dtype=np.int64)
+        self.x = cpu_x.to(self.torch_device)
+        self.y = torch.from_numpy(self.y_np).to(self.torch_device)
         self.n_classes = n_classes
         self.settings = settings
         self.model_factory = model
         self.input_shape = torch_input_shape(tuple(int(d) for d in x.shape[1:]))
-        seed_everything(0)
-        self.model_summary: ModelSummary = summarize(model, self.input_shape, n_classes, self.x[:8])
+        seed_everything(0)  # the contract is checked on the CPU; it trains nothing
+        self.model_summary: ModelSummary = summarize(model, self.input_shape, n_classes, cpu_x[:8])
         self.outputs = self.model_summary.outputs
         from regsearch.backends.torch_folds import fold_parallel_for
 
@@ -123,7 +155,8 @@ class TorchTrainer:
         """A fresh model from the factory, after seeding every random generator with
         ``seed``; lazy layers are materialised on one training example."""
         seed_everything(seed)
-        return materialised(self.model_factory(self.input_shape, self.n_classes), self.x[:1])
+        model = self.model_factory(self.input_shape, self.n_classes).to(self.torch_device)
+        return materialised(model, self.x[:1])
 
     def logits(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """The model's logits for ``x`` (in the model's layout)."""
@@ -140,16 +173,17 @@ class TorchTrainer:
     ) -> Fit:
         model = self.new_model(seed)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.settings.lr, weight_decay=0.0)
-        generator = torch.Generator().manual_seed(seed)
-        rows = torch.from_numpy(np.asarray(train_idx, dtype=np.int64))
+        generator = torch.Generator().manual_seed(seed)  # on the CPU: the same order anywhere
+        rows = torch.from_numpy(np.asarray(train_idx, dtype=np.int64)).to(self.torch_device)
         x_train, y_train = self.x[rows], self.y[rows]
         n, batch = len(rows), self.settings.batch_size
 
         def train_epoch(epoch: int) -> tuple[float, float]:
             model.train()
-            order = torch.randperm(n, generator=generator)
-            loss_sum = torch.zeros((), dtype=torch.float64)
-            correct = torch.zeros((), dtype=torch.int64)
+            order = torch.randperm(n, generator=generator).to(self.torch_device)
+            # Sums stay on the device: no synchronisation per batch.
+            loss_sum = torch.zeros((), dtype=torch.float64, device=self.torch_device)
+            correct = torch.zeros((), dtype=torch.int64, device=self.torch_device)
             for begin in range(0, n, batch):
                 batch_rows = order[begin : begin + batch]
                 xb, yb = x_train[batch_rows], y_train[batch_rows]
@@ -162,7 +196,7 @@ class TorchTrainer:
                 correct += (logits.detach().argmax(1) == yb).sum()
             return float(loss_sum) / n, float(correct) / n
 
-        validation = None if val_idx is None else (self.x_np[val_idx], self.y.numpy()[val_idx])
+        validation = None if val_idx is None else (self.x_np[val_idx], self.y_np[val_idx])
         return train_epochs(
             self,
             model,
@@ -199,7 +233,8 @@ class TorchTrainer:
         path = path.with_suffix(".pt")
         torch.save(
             {
-                "state_dict": model.state_dict(),
+                # On the CPU, so that it loads on a machine without a GPU.
+                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
                 "architecture": architecture(
                     self.model_factory, self.input_shape, self.n_classes, self.outputs
                 ),
@@ -219,8 +254,9 @@ class TorchBackend:
         n_classes: int,
         settings: TrainSettings,
         model: ModelFactory,
+        device: str = "cpu",
     ) -> TorchTrainer:
-        return TorchTrainer(x, y, n_classes, settings, model)
+        return TorchTrainer(x, y, n_classes, settings, model, device)
 
     def versions(self) -> dict[str, str]:
         return {"torch": torch.__version__}

@@ -75,6 +75,7 @@ class CrossValidationObjective:
         penalty = Penalty() if records.is_baseline(trial) else suggest_penalty(trial, space)
         trial.set_user_attr(records.PENALTY, penalty.kind)
         trial.set_user_attr(records.WORKER, records.worker_id())
+        trial.set_user_attr(records.DEVICE, self.trainer.device)
         scores: list[float] = []
         fit_times: list[float] = []
         k = len(self.folds)

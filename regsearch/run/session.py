@@ -85,10 +85,11 @@ class StudySession:
             backend = get_backend(config.backend)
         model = model_factory(config.model, backend.name, config.train.hidden)
         trainer = backend.trainer(
-            dataset.x_train, dataset.y_train, dataset.n_classes, config.train, model
+            dataset.x_train, dataset.y_train, dataset.n_classes, config.train, model, config.device
         )
         for line in trainer.model_summary.describe():
             log(line)
+        log(f"Device: {trainer.device}.")
         how = _how_folds_train(trainer, config)
         log(f"{how[0].upper()}{how[1:]}.")
         identity: dict[str, Any] = {
