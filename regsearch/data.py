@@ -10,6 +10,7 @@ flattens it itself, as the built-in MLP does.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import shutil
@@ -43,6 +44,59 @@ class Dataset:
     y_test: np.ndarray
     n_classes: int
     classes: tuple[int, ...] | None = None
+    held_out: str | None = None
+    """How the test set was drawn from the given examples, when it was (said in
+    :meth:`describe`); ``None``: it was given."""
+
+    @classmethod
+    def from_arrays(
+        cls,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        x_test: np.ndarray | None = None,
+        y_test: np.ndarray | None = None,
+        *,
+        test_size: float | None = None,
+        seed: int = 0,
+        name: str = "arrays",
+    ) -> Dataset:
+        """In-memory arrays as a dataset, checked and scaled as an ``.npz``'s are (see
+        :func:`load_npz`), so that a notebook user never writes a file.
+
+        Without ``x_test``/``y_test``, a stratified ``test_size`` fraction of the examples is
+        held out as the test set (scikit-learn's ``train_test_split`` with ``random_state=seed``).
+
+        Raises:
+            DataError: a missing part, a bad ``test_size``, or arrays an ``.npz`` could not hold.
+        """
+        given = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+        held_out = None
+        if (x_test is None) != (y_test is None):
+            raise DataError("arrays: give both x_test and y_test, or neither (with test_size).")
+        if x_test is None:
+            if test_size is None or not 0.0 < float(test_size) < 1.0:
+                raise DataError(
+                    "arrays: without x_test and y_test, test_size must be the fraction of the "
+                    f"examples held out as the test set, between 0 and 1 (got {test_size!r}); "
+                    "e.g. test_size=0.2."
+                )
+            from sklearn.model_selection import train_test_split
+
+            x, y = np.asarray(x_train), np.asarray(y_train)
+            try:
+                parts = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
+            except ValueError as exc:
+                raise DataError(f"arrays: cannot hold out test_size={test_size}: {exc}") from exc
+            given = dict(zip(("x_train", "x_test", "y_train", "y_test"), parts, strict=True))
+            held_out = f"a stratified {test_size:g} of the examples held out with seed {seed}"
+        elif test_size is not None:
+            raise DataError("arrays: test_size is for arrays without x_test; leave it out.")
+        arrays = {key: np.asarray(value) for key, value in given.items()}
+        scale = (
+            1.0 / 255.0 if all(arrays[k].dtype == np.uint8 for k in ("x_train", "x_test")) else 1.0
+        )
+        data = _validated(name, arrays, Path(name), scale)
+        return dataclasses.replace(data, held_out=held_out)
 
     @property
     def example_shape(self) -> tuple[int, ...]:
@@ -79,9 +133,10 @@ class Dataset:
             shape = f"{height}x{width} images with {channels} channel{'s' * (channels > 1)}"
         else:
             shape = f"{self.n_features} features"
+        test = f" (test set: {self.held_out})" if self.held_out else ""
         return (
-            f"{self.name}: {len(self.y_train)} training and {len(self.y_test)} test examples, "
-            f"{shape}, {self.n_classes} classes{mapped}"
+            f"{self.name}: {len(self.y_train)} training and {len(self.y_test)} test examples"
+            f"{test}, {shape}, {self.n_classes} classes{mapped}"
         )
 
 

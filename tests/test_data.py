@@ -6,7 +6,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from regsearch.data import DataError, load_dataset, load_digits, load_mnist, load_npz, read_idx
+from regsearch.data import (
+    DataError,
+    Dataset,
+    load_dataset,
+    load_digits,
+    load_mnist,
+    load_npz,
+    read_idx,
+)
 from regsearch.options import flag
 from tests.conftest import write_idx, write_tiny_mnist
 
@@ -245,3 +253,52 @@ def test_digits_split_is_fixed():
     assert a.x_train.shape == (1347, 8, 8, 1) and a.x_test.shape == (450, 8, 8, 1)
     assert (a.y_test == b.y_test).all() and a.fingerprint() == b.fingerprint()
     assert a.x_train.max() == 1.0
+
+
+def test_arrays_are_checked_and_scaled_like_an_npz():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (30, 4, 4)).astype(np.uint8)
+    labels = np.arange(30) % 3 + 1  # labels 1..3
+    ds = Dataset.from_arrays(images[:20], labels[:20], images[20:], labels[20:], name="mine")
+    assert ds.x_train.shape == (20, 4, 4, 1) and ds.x_train.max() <= 1.0 and ds.name == "mine"
+    assert ds.classes == (1, 2, 3) and ds.held_out is None
+    with pytest.raises(DataError, match="x_train must be uint8 pixels or floats in \\[0, 1\\]"):
+        Dataset.from_arrays(images[:20] * 3.0, labels[:20], images[20:], labels[20:])
+
+
+def test_arrays_without_a_test_set_hold_out_a_stratified_seeded_fraction():
+    x = np.random.default_rng(0).uniform(0, 1, (100, 5)).astype(np.float32)
+    y = np.repeat([0, 1], [80, 20])
+    ds = Dataset.from_arrays(x, y, test_size=0.2, seed=3)
+    assert len(ds.y_train) == 80 and len(ds.y_test) == 20
+    assert np.bincount(ds.y_test).tolist() == [16, 4]  # stratified: the classes' shares kept
+    assert "test set: a stratified 0.2 of the examples held out with seed 3" in ds.describe()
+    again, other = (
+        Dataset.from_arrays(x, y, test_size=0.2, seed=3),
+        Dataset.from_arrays(x, y, test_size=0.2, seed=4),
+    )
+    assert again.fingerprint() == ds.fingerprint() != other.fingerprint()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"x_test": np.zeros((2, 5))}, "give both x_test and y_test, or neither"),
+        ({}, "test_size must be the fraction of the examples held out"),
+        ({"test_size": 1.5}, "between 0 and 1 \\(got 1.5\\)"),
+        (
+            {"x_test": np.zeros((2, 5)), "y_test": np.array([0, 1]), "test_size": 0.2},
+            "test_size is for arrays without x_test",
+        ),
+    ],
+)
+def test_arrays_refuse_an_unclear_test_set(kwargs, message):
+    x, y = np.zeros((10, 5)), np.arange(10) % 2
+    with pytest.raises(DataError, match=message):
+        Dataset.from_arrays(x, y, **kwargs)
+
+
+def test_a_held_out_fraction_needs_two_examples_of_each_class():
+    x, y = np.zeros((10, 5)), np.array([0] * 9 + [1])
+    with pytest.raises(DataError, match="cannot hold out test_size=0.2"):
+        Dataset.from_arrays(x, y, test_size=0.2)

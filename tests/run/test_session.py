@@ -262,3 +262,14 @@ def test_the_python_api_runs_workers(config, tiny_dataset, tmp_path):
     sampled = [tuple(sorted(t.params.items())) for t in trials if t.params]
     assert len(set(sampled)) == len(sampled) == 5
     assert result.study.user_attrs["refit"]["trial_number"] == result.chosen.trial_number
+
+
+def test_arrays_from_a_notebook_run_a_study_and_the_held_out_split_is_stored(config):
+    from regsearch.data import Dataset
+
+    blobs = synthetic_dataset(n_train=300)
+    data = Dataset.from_arrays(blobs.x_train, blobs.y_train, test_size=0.2, seed=0)
+    result = run_study(config, backend=FakeBackend(), dataset=data)
+    summary = result.study.user_attrs["dataset_summary"]
+    assert "240 training and 60 test examples (test set: a stratified 0.2" in summary
+    assert result.study.user_attrs["dataset_fingerprint"] == data.fingerprint()
