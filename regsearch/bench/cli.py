@@ -20,7 +20,7 @@ from pathlib import Path
 from regsearch.bench.probes import epoch_gflop, matmul_peak_gflops, memory_over_trials
 from regsearch.bench.tutorial import regsearch_trainer, tutorial_keras, tutorial_torch, whole_trial
 from regsearch.bench.workload import compare_with_skorch
-from regsearch.config import DATA_DIR_ENV, TrainSettings
+from regsearch.config import DATA_DIR_ENV, DEVICES, TrainSettings
 from regsearch.data import Dataset, load_dataset
 from regsearch.options import parse_hidden
 from regsearch.penalty import Penalty
@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--trial-model",
         default="mlp",
         help="the model of --trial-folds' whole trial: mlp, cnn or a --model reference",
+    )
+    parser.add_argument(
+        "--trial-device",
+        choices=DEVICES,
+        default="cpu",
+        help="where --trial-folds' whole trial trains (the tutorial comparison stays on the CPU)",
     )
     parser.add_argument(
         "--vs",
@@ -120,7 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.trial_folds > 1:
         print(
             "\n"
-            + whole_trial(ds, settings, penalty, args.trial_folds, args.seed, args.trial_model),
+            + whole_trial(
+                ds,
+                settings,
+                penalty,
+                args.trial_folds,
+                args.seed,
+                args.trial_model,
+                args.trial_device,
+            ),
             flush=True,
         )
     if args.memory_trials > 5:

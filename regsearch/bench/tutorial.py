@@ -120,6 +120,7 @@ def whole_trial(
     folds: int,
     seed: int,
     model: str = "mlp",
+    device: str = "cpu",
 ) -> str:
     """A whole trial of ``folds`` stratified folds of ``model`` with the torch trainer: one
     fold alone, the folds one by one (as with pruning), and all at once (the vmapped
@@ -137,6 +138,7 @@ def whole_trial(
         ds.n_classes,
         settings,
         model_factory(model, "torch", settings.hidden),
+        device,
     )
     parts = make_folds(ds.y_train, folds, seed)
     seeds = [fold_seed(seed, i) for i in range(folds)]
@@ -156,7 +158,8 @@ def whole_trial(
     batched = VmappedFolds(trainer)  # type: ignore[arg-type]
     at_once = timed(lambda: batched.fit_folds(parts, penalty, epochs, seeds))
     return (
-        f"A whole trial of {folds} folds of {model} ({epochs} epochs, early stopping on; "
+        f"A whole trial of {folds} folds of {model} on {trainer.device} ({epochs} epochs, "
+        "early stopping on; "
         f"the trainer's choice: {trainer.fold_parallel_reason}): one fold alone "
         f"{one:.1f} s; one by one {sequential:.1f} s ({sequential / one:.2f}x one fold); all "
         f"at once {at_once:.1f} s ({at_once / one:.2f}x one fold, {sequential / at_once:.2f}x "
