@@ -92,10 +92,7 @@ class Dataset:
         elif test_size is not None:
             raise DataError("arrays: test_size is for arrays without x_test; leave it out.")
         arrays = {key: np.asarray(value) for key, value in given.items()}
-        scale = (
-            1.0 / 255.0 if all(arrays[k].dtype == np.uint8 for k in ("x_train", "x_test")) else 1.0
-        )
-        data = _validated(name, arrays, Path(name), scale)
+        data = _pixels_or_values(name, arrays, Path(name))
         return dataclasses.replace(data, held_out=held_out)
 
     @property
@@ -347,10 +344,15 @@ def load_npz(path: Path, name: str | None = None) -> Dataset:
             f"{path}: missing array(s) {', '.join(missing)}; an .npz dataset needs x_train, "
             f"y_train, x_test and y_test (found {', '.join(found) or 'none'}).{hint}"
         )
-    label = name or path.stem
+    return _pixels_or_values(name or path.stem, arrays, path)
+
+
+def _pixels_or_values(name: str, arrays: dict[str, np.ndarray], source: Path) -> Dataset:
+    """uint8 ``x`` arrays as pixels (scaled by 1/255), any others as values already in
+    [0, 1]."""
     if all(arrays[key].dtype == np.uint8 for key in ("x_train", "x_test")):
-        return _from_uint8_images(label, arrays, path)
-    return _validated(label, arrays, path, scale=1.0)
+        return _from_uint8_images(name, arrays, source)
+    return _validated(name, arrays, source, scale=1.0)
 
 
 def _from_uint8_images(name: str, arrays: dict[str, np.ndarray], source: Path) -> Dataset:

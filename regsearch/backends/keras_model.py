@@ -86,9 +86,10 @@ def summarize(
     values = check_outputs(spec, outputs, len(sample), n_classes)
     again = _with_weights(built(factory, spec, input_shape, n_classes, keras.Model, _HINT), sample)
     check_fresh(spec, {id(v) for v in model.weights}, {id(v) for v in again.weights})
-    penalized = [Weight(v.path, tuple(v.shape)) for v in penalized_variables(model)]
+    weights = penalized_variables(model)
+    penalized = [Weight(v.path, tuple(v.shape)) for v in weights]
     check_penalized(spec, len(penalized))
-    chosen = {id(v) for v in penalized_variables(model)}
+    chosen = {id(v) for v in weights}
     others = [
         Weight(v.path, tuple(v.shape)) for v in model.trainable_variables if id(v) not in chosen
     ]

@@ -216,9 +216,10 @@ class TorchTrainer:
         model.eval()
         xt = torch.from_numpy(channels_first(x))
         chunks = [
-            self.logits(model, xt[b : b + _EVAL_CHUNK]) for b in range(0, len(xt), _EVAL_CHUNK)
+            self.logits(model, xt[b : b + _EVAL_CHUNK].to(self.torch_device))
+            for b in range(0, len(xt), _EVAL_CHUNK)
         ]
-        return torch.cat(chunks).float().numpy()
+        return torch.cat(chunks).float().cpu().numpy()
 
     def kernels(self, model: Any) -> list[np.ndarray]:
         return [keras_layout(w) for w in penalized_weights(model)]

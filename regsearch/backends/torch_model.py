@@ -76,7 +76,7 @@ def summarize(
     check_fresh(spec, _storages(model), _storages(again))
     penalized = [Weight(n, tuple(p.shape)) for n, p in penalized_parameters(model)]
     check_penalized(spec, len(penalized))
-    chosen = {n for n, _ in penalized_parameters(model)}
+    chosen = {w.name for w in penalized}
     others = [
         Weight(n, tuple(p.shape))
         for n, p in model.named_parameters()

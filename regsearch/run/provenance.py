@@ -111,12 +111,9 @@ def _check_same_study(
         time.sleep(0.2)
     stored = _flatten({k: study.user_attrs.get(k) for k in identity})
     wanted = _flatten(identity)
-    differences = [
-        f"{key}: stored {stored.get(key)!r}, now {value!r}"
-        for key, value in wanted.items()
-        if stored.get(key) != value
-    ]
-    if any(key.startswith(f"{records.MODEL}.") for key in wanted if stored.get(key) != wanted[key]):
+    changed = [key for key, value in wanted.items() if stored.get(key) != value]
+    differences = [f"{key}: stored {stored.get(key)!r}, now {wanted[key]!r}" for key in changed]
+    if any(key.startswith(f"{records.MODEL}.") for key in changed):
         was = (study.user_attrs.get(records.MODEL_SUMMARY) or {}).get("spec", "another model")
         differences.insert(0, f"model: stored {was}, now {model.spec} (another architecture)")
     if differences:
