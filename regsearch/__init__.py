@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from regsearch.cv.refit import RefitResult
     from regsearch.data import Dataset
     from regsearch.run import StudyResult, run_study
+    from regsearch.saved import load_model, predict_proba
 
 __all__ = [
     "BackendUnavailable",
@@ -56,6 +57,8 @@ __all__ = [
     "StudyResult",
     "TrainSettings",
     "WorkerFailed",
+    "load_model",
+    "predict_proba",
     "run_study",
 ]
 
@@ -65,6 +68,8 @@ _LAZY = {
     "StudyResult": "regsearch.run",
     "RefitResult": "regsearch.cv.refit",
     "Dataset": "regsearch.data",
+    "load_model": "regsearch.saved",
+    "predict_proba": "regsearch.saved",
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from regsearch.errors import ConfigError, param
 from regsearch.models.loading import ModelSpec, check_spec, importable, model_label, spec_text
+from regsearch.scaling import SCALINGS
 
 PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
 """Penalty types the sampler may choose: ``l1 * sum|W|``, ``l2 * sum W^2``, or both."""
@@ -27,6 +28,7 @@ SELECTION_RULES: tuple[str, ...] = ("best", "one-se")
 """How the refit configuration is chosen; see :mod:`regsearch.cv.selection`."""
 DEFAULT_PRUNER = "median"
 BUILTIN_DATASETS: tuple[str, ...] = ("mnist", "digits")
+DATA_FILE_SUFFIXES: tuple[str, ...] = (".npz", ".csv")
 DEFAULT_STORAGE = "sqlite:///studies/regsearch.db"
 DATA_DIR_ENV = "REGSEARCH_DATA_DIR"
 
@@ -141,6 +143,13 @@ class StudyConfig:
             from a worker that claimed the refit and died).
         device: ``auto``, ``cpu`` or ``cuda`` (see :data:`DEVICES`); not part of the
             identity: a study may go on on other hardware.
+        target: a CSV dataset's label column (required for CSV, refused otherwise).
+        test_data: a CSV dataset's test set, a CSV file of the same columns.
+        test_size: for an ``.npz`` or CSV file without a test set, the stratified fraction of
+            its examples held out as the test set with ``seed`` (default 0.2).
+        scale: ``standard``, ``minmax`` or ``none``, fitted on each fold's training rows (see
+            :mod:`regsearch.scaling`); ``auto``: ``standard`` for tabular features, ``none``
+            for pixels.
     """
 
     backend: str
@@ -160,6 +169,10 @@ class StudyConfig:
     tensorboard: Path | None = None
     refit_only: bool = False
     device: str = "auto"
+    target: str | None = None
+    test_data: Path | None = None
+    test_size: float | None = None
+    scale: str = "auto"
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
@@ -180,11 +193,7 @@ class StudyConfig:
             raise ConfigError(
                 f"{param('device')} must be one of {', '.join(DEVICES)}, got {self.device!r}."
             )
-        if self.dataset not in BUILTIN_DATASETS and not self.dataset.endswith(".npz"):
-            raise ConfigError(
-                f"{param('dataset')} must be 'mnist', 'digits' or a path to an .npz file, "
-                f"got {self.dataset!r}."
-            )
+        self._check_data()
         if isinstance(self.folds, int) and not isinstance(self.folds, bool) and self.folds < 2:
             raise ConfigError(
                 "k-fold cross-validation requires at least one train/validation split by "
@@ -228,6 +237,55 @@ class StudyConfig:
                 f"{param('study_name')} must not be empty; leave it out for the default."
             )
 
+    def _check_data(self) -> None:
+        dataset = str(self.dataset)
+        suffix = Path(dataset).suffix.lower()
+        if dataset not in BUILTIN_DATASETS and suffix not in DATA_FILE_SUFFIXES:
+            raise ConfigError(
+                f"{param('dataset')} must be 'mnist', 'digits' or a path to an .npz or .csv "
+                f"file, got {dataset!r}."
+            )
+        if self.scale not in SCALINGS:
+            raise ConfigError(
+                f"{param('scale')} must be one of {', '.join(SCALINGS)}, got {self.scale!r}."
+            )
+        csv = suffix == ".csv"
+        if csv and not (isinstance(self.target, str) and self.target.strip()):
+            raise ConfigError(
+                f"{param('dataset')} {dataset} is a CSV file: name its label column with "
+                f"{param('target')} COLUMN."
+            )
+        if self.target is not None and not csv:
+            raise ConfigError(
+                f"{param('target')} names a CSV file's label column, but {param('dataset')} is "
+                f"{dataset}. Leave {param('target')} out."
+            )
+        if self.test_data is not None:
+            if not csv or Path(self.test_data).suffix.lower() != ".csv":
+                raise ConfigError(
+                    f"{param('test_data')} must be a .csv file beside a CSV {param('dataset')} "
+                    f"(an .npz holds its test set as x_test, y_test), got {param('dataset')} "
+                    f"{dataset} and {param('test_data')} {self.test_data}."
+                )
+            if self.test_size is not None:
+                raise ConfigError(
+                    f"{param('test_data')} is the test set, so there is nothing to hold out: "
+                    f"leave {param('test_size')} out."
+                )
+        if self.test_size is not None:
+            size = self.test_size
+            if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0.0 < size < 1.0:
+                raise ConfigError(
+                    f"{param('test_size')} must be the fraction of the examples held out as the "
+                    f"test set, between 0 and 1 (exclusive), got {size!r}; e.g. "
+                    f"{param('test_size')} 0.2."
+                )
+            if dataset in BUILTIN_DATASETS:
+                raise ConfigError(
+                    f"{param('test_size')} holds out a test set from a file without one, but "
+                    f"{dataset} comes with its own. Leave {param('test_size')} out."
+                )
+
     @property
     def name(self) -> str:
         """The study name: the given one, or ``<dataset>[-<model>]-<backend>``."""
@@ -241,6 +299,7 @@ class StudyConfig:
         return {
             "backend": self.backend,
             "dataset": dataset_label(self.dataset),
+            "scale": self.scale,
             "folds": self.folds,
             "seed": self.seed,
             "space": {
@@ -258,7 +317,7 @@ def default_data_dir() -> Path:
 
 
 def dataset_label(dataset: str) -> str:
-    """``mnist``/``digits`` as they are; an ``.npz`` path by its file stem."""
+    """``mnist``/``digits`` as they are; an ``.npz`` or ``.csv`` path by its file stem."""
     if dataset in BUILTIN_DATASETS:
         return dataset
     return Path(dataset).stem

@@ -1,6 +1,8 @@
 """Datasets: MNIST (IDX files, or a download through the backend's own loader), scikit-learn's
-8x8 digits, or a user's ``.npz``. Every loader returns float32 values in [0, 1] (pixels scaled by
-1/255) and integer labels; both backends see these identical arrays.
+8x8 digits, a user's ``.npz`` or CSV file, or in-memory arrays. Every loader returns float32
+values and class indices; both backends see these identical arrays. Pixels (uint8) are scaled
+by a fixed 1/255 when loaded; any other values are kept as they are in the file, and scaled (or
+not) per fold by :mod:`regsearch.scaling`.
 
 Examples keep their shape: images ``(N, H, W, C)``, channels last (NumPy's and Keras'
 convention; a grey ``(N, H, W)`` gains ``C = 1``), tabular features ``(N, F)``. A backend may
@@ -24,17 +26,20 @@ import numpy as np
 
 from regsearch.errors import DataError, param
 
-__all__ = ["DataError", "Dataset", "load_dataset"]
+__all__ = ["DEFAULT_TEST_SIZE", "DataError", "Dataset", "load_dataset"]
+
+DEFAULT_TEST_SIZE = 0.2
+"""The fraction held out as the test set when the data come without one."""
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """An official train/test split. ``x_*`` is float32 in [0, 1], shape ``(n, H, W, C)`` for
-    images (channels last) or ``(n, F)`` for tabular features; ``y_*`` are class indices
-    ``0..n_classes-1``.
+    """A train/test split. ``x_*`` is float32, shape ``(n, H, W, C)`` for images (channels
+    last) or ``(n, F)`` for tabular features; ``y_*`` are class indices ``0..n_classes-1``.
 
-    ``classes`` are the labels as the data file has them, ``classes[i]`` for class ``i``
-    (``None``: the file's labels are the indices themselves).
+    ``classes`` are the labels as the data file has them (integers or strings), ``classes[i]``
+    for class ``i`` (``None``: the file's labels are the indices themselves). ``pixels``: the
+    values are pixels scaled by a fixed factor when loaded (1/255), so in [0, 1].
     """
 
     name: str
@@ -43,7 +48,8 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
-    classes: tuple[int, ...] | None = None
+    classes: tuple[int | str, ...] | None = None
+    pixels: bool = False
     held_out: str | None = None
     """How the test set was drawn from the given examples, when it was (said in
     :meth:`describe`); ``None``: it was given."""
@@ -63,37 +69,21 @@ class Dataset:
         """In-memory arrays as a dataset, checked and scaled as an ``.npz``'s are (see
         :func:`load_npz`), so that a notebook user never writes a file.
 
-        Without ``x_test``/``y_test``, a stratified ``test_size`` fraction of the examples is
-        held out as the test set (scikit-learn's ``train_test_split`` with ``random_state=seed``).
+        Without ``x_test``/``y_test``, a stratified ``test_size`` fraction of the examples
+        (default :data:`DEFAULT_TEST_SIZE`) is held out as the test set (scikit-learn's
+        ``train_test_split`` with ``random_state=seed``).
 
         Raises:
             DataError: a missing part, a bad ``test_size``, or arrays an ``.npz`` could not hold.
         """
-        given = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
-        held_out = None
         if (x_test is None) != (y_test is None):
             raise DataError("arrays: give both x_test and y_test, or neither (with test_size).")
-        if x_test is None:
-            if test_size is None or not 0.0 < float(test_size) < 1.0:
-                raise DataError(
-                    "arrays: without x_test and y_test, test_size must be the fraction of the "
-                    f"examples held out as the test set, between 0 and 1 (got {test_size!r}); "
-                    "e.g. test_size=0.2."
-                )
-            from sklearn.model_selection import train_test_split
-
-            x, y = np.asarray(x_train), np.asarray(y_train)
-            try:
-                parts = train_test_split(x, y, test_size=test_size, stratify=y, random_state=seed)
-            except ValueError as exc:
-                raise DataError(f"arrays: cannot hold out test_size={test_size}: {exc}") from exc
-            given = dict(zip(("x_train", "x_test", "y_train", "y_test"), parts, strict=True))
-            held_out = f"a stratified {test_size:g} of the examples held out with seed {seed}"
-        elif test_size is not None:
+        if x_test is not None and test_size is not None:
             raise DataError("arrays: test_size is for arrays without x_test; leave it out.")
-        arrays = {key: np.asarray(value) for key, value in given.items()}
-        data = _pixels_or_values(name, arrays, Path(name))
-        return dataclasses.replace(data, held_out=held_out)
+        arrays = {"x_train": np.asarray(x_train), "y_train": np.asarray(y_train)}
+        if x_test is not None and y_test is not None:
+            arrays |= {"x_test": np.asarray(x_test), "y_test": np.asarray(y_test)}
+        return with_test_set(name, arrays, Path(name), test_size, seed, "test_size")
 
     @property
     def example_shape(self) -> tuple[int, ...]:
@@ -109,6 +99,10 @@ class Dataset:
     def n_features(self) -> int:
         """Values per example, ``H * W * C`` or ``F``: the width of a flattened row."""
         return int(np.prod(self.example_shape))
+
+    def value_range(self) -> tuple[float, float]:
+        """The smallest and largest training value."""
+        return float(self.x_train.min()), float(self.x_train.max())
 
     def fingerprint(self) -> str:
         """A SHA-256 over the four arrays (dtype, shape and bytes)."""
@@ -154,8 +148,13 @@ def load_dataset(
     data_dir: Path,
     download: MnistDownloader | None = None,
     create: bool = True,
+    *,
+    target: str | None = None,
+    test_data: Path | None = None,
+    test_size: float | None = None,
+    seed: int = 0,
 ) -> Dataset:
-    """Load ``mnist``, ``digits`` or an ``.npz`` path.
+    """Load ``mnist``, ``digits``, an ``.npz`` path or a ``.csv`` path.
 
     Args:
         name: the dataset, as in :class:`regsearch.config.StudyConfig`.
@@ -164,6 +163,10 @@ def load_dataset(
         download: called when MNIST's files are missing; ``None`` means offline.
         create: whether a download may create ``data_dir``; else a missing folder is an error
             (a mistyped path should not start a download).
+        target: a CSV file's label column.
+        test_data: a CSV file's test set, in a second CSV file of the same columns.
+        test_size: the stratified fraction held out as the test set (with ``seed``) when a
+            file has no test set (default :data:`DEFAULT_TEST_SIZE`).
 
     Raises:
         DataError: a file or folder is missing, truncated or malformed.
@@ -172,7 +175,13 @@ def load_dataset(
         return load_mnist(data_dir, download, create)
     if name == "digits":
         return load_digits()
-    return load_npz(Path(name))
+    if name.lower().endswith(".csv"):
+        from regsearch.csv_data import load_csv
+
+        if target is None:
+            raise DataError(f"{name}: a CSV dataset needs {param('target')} COLUMN, its labels.")
+        return load_csv(Path(name), target, test_data, test_size, seed)
+    return load_npz(Path(name), test_size=test_size, seed=seed)
 
 
 def load_digits() -> Dataset:
@@ -190,7 +199,7 @@ def load_digits() -> Dataset:
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=0.25, stratify=y, random_state=0
     )
-    return Dataset("digits", x_train, y_train, x_test, y_test, n_classes=10)
+    return Dataset("digits", x_train, y_train, x_test, y_test, n_classes=10, pixels=True)
 
 
 def find_mnist_files(data_dir: Path) -> dict[str, Path] | None:
@@ -312,51 +321,106 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(dims)
 
 
-def load_npz(path: Path, name: str | None = None) -> Dataset:
-    """A user's ``.npz`` with ``x_train, y_train, x_test, y_test``; never unpickled.
+def load_npz(
+    path: Path, name: str | None = None, test_size: float | None = None, seed: int = 0
+) -> Dataset:
+    """A user's ``.npz`` with ``x_train, y_train`` and, optionally, ``x_test, y_test``; never
+    unpickled.
 
-    ``x`` may be uint8 pixels (scaled by 1/255) or floats already in [0, 1], shaped
+    ``x`` may be uint8 pixels (scaled by 1/255) or any real values (kept as they are), shaped
     ``(N, F)`` (features), ``(N, H, W)`` (grey images, given ``C = 1``) or ``(N, H, W, C)``
     (images, channels last). Labels may be any integers; they become classes
-    ``0..n_classes-1`` in sorted order.
+    ``0..n_classes-1`` in sorted order. Without ``x_test, y_test``, a stratified ``test_size``
+    of the examples is held out as the test set, drawn with ``seed``.
     """
     if not path.is_file():
         raise DataError(
-            f"{path}: no such file. {param('dataset')} takes mnist, digits or an .npz path."
+            f"{path}: no such file. {param('dataset')} takes mnist, digits, or a path to an "
+            ".npz or .csv file."
         )
     try:
         with np.load(path, allow_pickle=False) as npz:
             found = list(npz.files)
-            if all(key in found for key in MNIST_FILES):
-                arrays = {key: npz[key] for key in MNIST_FILES}
+            arrays = {key: npz[key] for key in MNIST_FILES if key in found}
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise DataError(f"{path}: not a readable .npz file ({exc}).") from exc
     except ValueError as exc:  # object arrays need pickle, which is refused
         raise DataError(
             f"{path}: {exc}. Arrays must be numeric; object arrays are never unpickled."
         ) from exc
-    missing = [key for key in MNIST_FILES if key not in found]
+    if "x_test" in found or "y_test" in found:
+        missing = [key for key in MNIST_FILES if key not in found]
+    else:
+        missing = [key for key in ("x_train", "y_train") if key not in found]
     if missing:
         lower = {key.lower(): key for key in found}
         renames = [f"{lower[key]} -> {key}" for key in missing if key in lower]
         hint = f" Names are case-sensitive: rename {', '.join(renames)}." if renames else ""
         raise DataError(
-            f"{path}: missing array(s) {', '.join(missing)}; an .npz dataset needs x_train, "
-            f"y_train, x_test and y_test (found {', '.join(found) or 'none'}).{hint}"
+            f"{path}: missing array(s) {', '.join(missing)}; an .npz dataset needs x_train and "
+            f"y_train, and x_test and y_test unless {param('test_size')} holds out its test set "
+            f"(found {', '.join(found) or 'none'}).{hint}"
         )
-    return _pixels_or_values(name or path.stem, arrays, path)
+    if "x_test" in arrays and test_size is not None:
+        raise DataError(
+            f"{path} has its own test set (x_test, y_test), so there is nothing to hold out: "
+            f"leave {param('test_size')} out."
+        )
+    return with_test_set(name or path.stem, arrays, path, test_size, seed, param("test_size"))
+
+
+def with_test_set(
+    name: str,
+    arrays: dict[str, np.ndarray],
+    source: Path,
+    test_size: float | None,
+    seed: int,
+    size_name: str,
+) -> Dataset:
+    """The dataset of ``arrays``; without ``x_test``/``y_test``, a stratified ``test_size``
+    (default :data:`DEFAULT_TEST_SIZE`) of the examples held out with ``seed``, said in the
+    dataset's summary."""
+    if "x_test" in arrays:
+        return _pixels_or_values(name, arrays, source)
+    size = DEFAULT_TEST_SIZE if test_size is None else test_size
+    if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0.0 < size < 1.0:
+        raise DataError(
+            f"{source}: {size_name} must be the fraction of the examples held out as the test "
+            f"set, between 0 and 1 (got {size!r}); e.g. {size_name} 0.2."
+        )
+    x, y = arrays["x_train"], arrays["y_train"]
+    if len(x) != len(y) or y.ndim != 1:
+        raise DataError(
+            f"{source}: y_train must be one label per example, shape ({len(x)},), got shape "
+            f"{y.shape}."
+        )
+    from sklearn.model_selection import train_test_split
+
+    try:
+        parts = train_test_split(x, y, test_size=size, stratify=y, random_state=seed)
+    except ValueError as exc:
+        raise DataError(
+            f"{source}: cannot hold out a stratified {size_name} {size:g} as the test set: "
+            f"{exc}. Give a test set, or change {size_name}."
+        ) from exc
+    held = dict(zip(("x_train", "x_test", "y_train", "y_test"), parts, strict=True))
+    data = _pixels_or_values(name, held, source)
+    return dataclasses.replace(
+        data,
+        held_out=f"a stratified {size:g} of the {len(y)} examples, held out with seed {seed}",
+    )
 
 
 def _pixels_or_values(name: str, arrays: dict[str, np.ndarray], source: Path) -> Dataset:
-    """uint8 ``x`` arrays as pixels (scaled by 1/255), any others as values already in
-    [0, 1]."""
+    """uint8 ``x`` arrays as pixels (scaled by 1/255), any others as the values they are."""
     if all(arrays[key].dtype == np.uint8 for key in ("x_train", "x_test")):
         return _from_uint8_images(name, arrays, source)
     return _validated(name, arrays, source, scale=1.0)
 
 
 def _from_uint8_images(name: str, arrays: dict[str, np.ndarray], source: Path) -> Dataset:
-    return _validated(name, arrays, source, scale=1.0 / 255.0)
+    data = _validated(name, arrays, source, scale=1.0 / 255.0)
+    return dataclasses.replace(data, pixels=True)
 
 
 def _validated(name: str, arrays: dict[str, np.ndarray], source: Path, scale: float) -> Dataset:
@@ -382,12 +446,10 @@ def _validated(name: str, arrays: dict[str, np.ndarray], source: Path, scale: fl
             )
         values = (x[..., None] if x.ndim == 3 else x).astype(np.float32) * np.float32(scale)
         if not np.isfinite(values).all():
-            raise DataError(f"{source}: x_{split} holds NaN or infinite values.")
-        if values.min() < 0.0 or values.max() > 1.0:
+            bad = np.argwhere(~np.isfinite(values.reshape(len(values), -1)))[0]
             raise DataError(
-                f"{source}: x_{split} must be uint8 pixels or floats in [0, 1], got values in "
-                f"[{values.min():g}, {values.max():g}]. Scale the pixels to [0, 1] first "
-                "(regsearch fits no preprocessing, so nothing can leak across folds)."
+                f"{source}: x_{split} holds NaN or infinite values (the first in example "
+                f"{bad[0]}, value {bad[1]}, after float32 conversion); fill or drop them first."
             )
         if y.min() < 0:
             raise DataError(f"{source}: y_{split} must be labels >= 0, got {y.min()}.")

@@ -28,6 +28,7 @@ from regsearch.config import (
     default_data_dir,
 )
 from regsearch.errors import ConfigError, param
+from regsearch.scaling import SCALINGS
 
 EXIT_USAGE = 2
 
@@ -115,8 +116,30 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "dataset",
-        "mnist, digits (scikit-learn's 8x8 digits, offline) or a path to an .npz with "
-        "x_train, y_train, x_test, y_test",
+        "mnist, digits (scikit-learn's 8x8 digits, offline), a path to an .npz with x_train, "
+        "y_train (and x_test, y_test), or a path to a CSV file with a header row (see --target)",
+    ),
+    Option("target", "a CSV dataset's label column (integers or class names)", metavar="COLUMN"),
+    Option(
+        "test_data",
+        "a CSV dataset's test set: a second CSV file with the same columns",
+        parse=Path,
+        metavar="CSV",
+    ),
+    Option(
+        "test_size",
+        "for an .npz or CSV file without a test set: the stratified fraction of its examples "
+        "held out as the test set, drawn with --seed (default 0.2)",
+        parse=float,
+        metavar="FRACTION",
+    ),
+    Option(
+        "scale",
+        "feature scaling fitted on each fold's training rows only (and on the whole training "
+        "set for the refit), and built into the saved model: standard ((x - mean) / std), "
+        "minmax ((x - min) / (max - min)) or none; auto: standard for tabular features, none "
+        "for pixels",
+        choices=SCALINGS,
     ),
     Option(
         "data_dir",

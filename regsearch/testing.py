@@ -34,6 +34,7 @@ from regsearch.metrics import accuracy, cross_entropy
 from regsearch.models import spec_of
 from regsearch.models.summary import ModelSummary, Weight, fingerprint
 from regsearch.penalty import Penalty
+from regsearch.scaling import fit_scaling
 
 
 def synthetic_dataset(
@@ -72,6 +73,7 @@ class FakeTrainer:
     batched: bool = True
     spec: str = "mlp"
     device: str = "cpu"
+    scaling: str = "none"
     calls: list[Call] = field(default_factory=list)
     batched_calls: int = 0
 
@@ -127,10 +129,16 @@ class FakeTrainer:
                 diverged="training loss became nan in epoch 1",
             )
         rows = self.x[train_idx].reshape(len(train_idx), -1)
+        scaling = fit_scaling(self.scaling, rows)
+        if scaling is not None:
+            rows = scaling.apply(rows)
         x = np.hstack([rows, np.ones((len(train_idx), 1))])
         targets = np.eye(self.n_classes)[self.y[train_idx]]
         ridge = penalty.l2 * len(train_idx) + 1e-6
         w = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ targets)
+        if scaling is not None:  # built in: ((x - shift) / scale) @ W + b on raw rows
+            w[:-1] = w[:-1] / scaling.scale[:, None]
+            w[-1] -= scaling.shift @ w[:-1]
         best = min(epochs, 2)
         losses = [1.0 / (e + 1) for e in range(epochs)]
         penalty_term = penalty.value([w[:-1]])
@@ -188,9 +196,17 @@ class FakeBackend:
         settings: TrainSettings,
         model: ModelFactory,
         device: str = "cpu",
+        scaling: str = "none",
     ) -> FakeTrainer:
         trainer = FakeTrainer(
-            x, y, n_classes, settings, self.diverge_above, self.batched, spec=spec_of(model)
+            x,
+            y,
+            n_classes,
+            settings,
+            self.diverge_above,
+            self.batched,
+            spec=spec_of(model),
+            scaling=scaling,
         )
         self.trainers.append(trainer)
         return trainer
@@ -207,13 +223,30 @@ class FakeBackend:
 CHECK_DATA = synthetic_dataset(n_train=300, n_test=90)
 
 
-def _trainer(backend: Backend, model: ModelFactory | None, device: str, **settings: Any) -> Trainer:
+def _trainer(
+    backend: Backend,
+    model: ModelFactory | None,
+    device: str,
+    x: np.ndarray | None = None,
+    scaling: str = "none",
+    **settings: Any,
+) -> Trainer:
     from regsearch.models import model_factory
 
     train = TrainSettings(**{"epochs": 4, "batch_size": 32, "lr": 1e-2, **settings})
     data = CHECK_DATA
     factory = model or model_factory("mlp", backend.name, train.hidden)
-    return backend.trainer(data.x_train, data.y_train, data.n_classes, train, factory, device)
+    x = data.x_train if x is None else x
+    return backend.trainer(x, data.y_train, data.n_classes, train, factory, device, scaling)
+
+
+def raw_scales(x: np.ndarray) -> np.ndarray:
+    """``x`` with its features on scales from 1e-3 to 1e3 and offsets up to 1e3, as raw
+    measurements are: what a scaling must undo."""
+    features = x.reshape(len(x), -1).shape[1]
+    scales = np.logspace(-3, 3, features).reshape(x.shape[1:])
+    offsets = np.linspace(-1e3, 1e3, features).reshape(x.shape[1:])
+    return (x * scales + offsets).astype(np.float32)
 
 
 def check_fit_learns_restores_best_epoch_and_is_deterministic(
@@ -307,11 +340,75 @@ def check_fold_parallel_matches_one_by_one(
     assert fits[0].diverged is not None and "loss became" in fits[0].diverged
 
 
+def check_scaling_is_fitted_on_training_rows_only(
+    backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
+) -> None:
+    """With ``scaling="standard"`` on raw-scale features, a model learns, and an extreme value
+    in rows it does not train on (its validation rows, and rows outside the fold) changes
+    nothing of its training: the scaling is fitted on the training rows only, on the
+    one-by-one and on the batched path."""
+    data = CHECK_DATA
+    x = raw_scales(data.x_train)
+    poisoned = x.copy()
+    train, val, outside = np.arange(0, 200), np.arange(200, 260), np.arange(260, 300)
+    poisoned[val[:3]] = 1e6
+    poisoned[outside[:3]] = -1e6
+    clean = _trainer(backend, model, device, x=x, scaling="standard", epochs=3, patience=5)
+    dirty = _trainer(backend, model, device, x=poisoned, scaling="standard", epochs=3, patience=5)
+    alone = clean.fit(train, val, Penalty(l2=1e-3), epochs=3, seed=0)
+    again = dirty.fit(train, val, Penalty(l2=1e-3), epochs=3, seed=0)
+    logits = clean.predict_logits(alone.model, x[val])
+    assert accuracy(logits, data.y_train[val]) > 0.7, "scaled raw features are learnable"
+    for key in ("loss", "accuracy", "penalty"):
+        np.testing.assert_allclose(again.history[key], alone.history[key], rtol=1e-6)
+    # Without early stopping (whose best epoch the validation rows choose), the same
+    # training rows give the same model.
+    final = clean.fit(train, None, Penalty(l2=1e-3), epochs=2, seed=0)
+    final_dirty = dirty.fit(train, None, Penalty(l2=1e-3), epochs=2, seed=0)
+    np.testing.assert_allclose(
+        dirty.predict_logits(final_dirty.model, x[train]),
+        clean.predict_logits(final.model, x[train]),
+        rtol=1e-5,
+        atol=1e-5,
+        err_msg="the same training rows must give the same model",
+    )
+    if dirty.fold_parallel is not None:
+        folds = [(train, val), (np.arange(100, 300), np.arange(100))]
+        fits = dirty.fold_parallel.fit_folds(folds, Penalty(l2=1e-3), 3, seeds=[0, 1])
+        for key in ("loss", "accuracy"):
+            np.testing.assert_allclose(fits[0].history[key], alone.history[key], rtol=1e-3)
+
+
+def check_saved_model_takes_raw_rows(
+    backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
+) -> None:
+    """A model fitted with a scaling and saved, then loaded with
+    :func:`regsearch.load_model`, gives the trainer's own outputs on raw rows."""
+    import tempfile
+
+    from regsearch.saved import load_model, predict_proba
+
+    data = CHECK_DATA
+    x = raw_scales(data.x_train)
+    trainer = _trainer(backend, model, device, x=x, scaling="minmax", epochs=2)
+    fit = trainer.fit(np.arange(240), None, Penalty(l1=1e-4), epochs=2, seed=1)
+    expected = trainer.predict_logits(fit.model, x[240:])
+    with tempfile.TemporaryDirectory() as scratch:
+        path = trainer.save(fit.model, Path(scratch) / "model")
+        loaded = load_model(path)
+        probabilities = predict_proba(loaded, x[240:])
+    softmax = np.exp(expected - expected.max(1, keepdims=True))
+    softmax /= softmax.sum(1, keepdims=True)
+    np.testing.assert_allclose(probabilities, softmax, rtol=1e-4, atol=1e-5)
+
+
 BACKEND_CHECKS: tuple[Callable[[Backend, ModelFactory | None, str], None], ...] = (
     check_fit_learns_restores_best_epoch_and_is_deterministic,
     check_early_stopping_sees_only_the_validation_rows,
     check_divergence_is_reported_not_raised,
     check_fold_parallel_matches_one_by_one,
+    check_scaling_is_fitted_on_training_rows_only,
+    check_saved_model_takes_raw_rows,
 )
 
 

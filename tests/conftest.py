@@ -4,6 +4,8 @@ import contextlib
 import dataclasses
 import gzip
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,16 @@ from regsearch.testing import synthetic_dataset
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MNIST_DIR = Path(os.environ.get("REGSEARCH_TEST_MNIST", PROJECT_ROOT.parent / "shared/data/mnist"))
+
+
+def run_study_command(*args: object, timeout: float = 900) -> str:
+    """``python -m regsearch.study ARGS`` from the project root, as a user runs it; asserts
+    that it succeeded without a traceback and returns its output."""
+    command = [sys.executable, "-m", "regsearch.study", *map(str, args)]
+    run = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    return run.stdout
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@ on 10,000 MNIST images from the command line, and the saved model reloaded the d
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import optuna
 import pytest
 
 from regsearch.data import load_npz
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import run_study_command
 from tests.test_end_to_end import mnist_subset  # noqa: F401  (a module-scoped fixture)
 
 pytestmark = pytest.mark.slow
@@ -23,32 +20,11 @@ USER_MODELS = {
 
 
 def run_study(backend, model, dataset, storage):
-    command = [
-        sys.executable,
-        "-m",
-        "regsearch.study",
-        "--backend",
-        backend,
-        "--model",
-        model,
-        "--dataset",
-        str(dataset),
-        "--folds",
-        "2",
-        "--trials",
-        "2",
-        "--epochs",
-        "2",
-        # Up to 1e-3: two epochs on 10k images leave no room for the strongest penalties.
-        "--lambda-max",
-        "1e-3",
-        "--storage",
-        storage,
-    ]
-    run = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr
-    assert "Traceback" not in run.stderr
-    return run.stdout
+    # Up to 1e-3: two epochs on 10k images leave no room for the strongest penalties.
+    return run_study_command(
+        "--backend", backend, "--model", model, "--dataset", dataset, "--folds", 2,
+        "--trials", 2, "--epochs", 2, "--lambda-max", 1e-3, "--storage", storage,
+    )  # fmt: skip
 
 
 def reloaded_accuracy(backend, refit, build_spec, x_test, y_test):

@@ -136,6 +136,7 @@ class Backend(Protocol):
         settings: TrainSettings,
         model: ModelFactory,
         device: str = "cpu",
+        scaling: str = "none",
     ) -> Trainer:
         """A trainer of ``model`` for the rows of ``(x, y)``, converted to framework tensors
         on ``device`` once.
@@ -143,6 +144,9 @@ class Backend(Protocol):
         Args:
             device: ``auto`` (a CUDA GPU when the framework sees one, else the CPU), ``cpu`` or
                 ``cuda``.
+            scaling: ``standard``, ``minmax`` or ``none`` (see :mod:`regsearch.scaling`):
+                each fit scales the features by a scaling fitted on its own training rows
+                only, and its model (as predicted with and saved) takes raw rows.
 
         Raises:
             BackendUnavailable: ``cuda`` was asked for but the framework sees no CUDA GPU.

@@ -26,6 +26,7 @@ from regsearch.config import TrainSettings
 from regsearch.errors import BackendUnavailable, param
 from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
+from regsearch.scaling import Scaling, fit_scaling
 
 _EVAL_BATCH = 1024  # rows per forward pass when predicting; bounds memory
 
@@ -73,7 +74,9 @@ class KerasTrainer:
     """Trains a model of one factory on rows of one training set, held as TensorFlow tensors.
 
     One Keras model, one optimizer and one epoch ``tf.function`` (each step XLA-compiled) are
-    built per trainer, i.e. once per study; the penalty strengths are variables. Each fit
+    built per trainer, i.e. once per study; the penalty strengths are variables, and so are the
+    feature scaling's shift and scale, fitted on each fit's own training rows and applied to
+    every batch (and built into the saved model as a ``Normalization`` layer). Each fit
     takes its initial weights from a fresh model of the factory, built after
     ``keras.utils.set_random_seed(seed)``, and zeroes the optimizer's slots. Building a
     compiled model and tracing per fold cost about a second each time and kept every compiled
@@ -91,6 +94,7 @@ class KerasTrainer:
         settings: TrainSettings,
         model: ModelFactory,
         device: str = "cpu",
+        scaling: str = "none",
     ):
         self.device = use_device(device)
         self.x_np = np.ascontiguousarray(x, dtype=np.float32)
@@ -104,9 +108,16 @@ class KerasTrainer:
         self.l1 = tf.Variable(0.0, trainable=False, name="l1")
         self.l2 = tf.Variable(0.0, trainable=False, name="l2")
         self.penalty = Penalty()
+        self.scaling = scaling
+        # Until a fit sets its own, the whole training set's: the contract is checked on a
+        # sample scaled as training will scale it.
+        self.fitted: Scaling | None = fit_scaling(scaling, self.x_np)
+        if self.fitted is not None:
+            self.shift = tf.Variable(self.fitted.shift, trainable=False, name="shift")
+            self.scale = tf.Variable(self.fitted.scale, trainable=False, name="scale")
         keras.utils.set_random_seed(0)
         self.model_summary: ModelSummary = summarize(
-            model, self.input_shape, n_classes, self.x_np[:8]
+            model, self.input_shape, n_classes, self.scaled(self.x_np[:8])
         )
         self.outputs = self.model_summary.outputs
         self.model = self.new_model()
@@ -122,6 +133,10 @@ class KerasTrainer:
         """A fresh model of the factory, from Keras' current random state."""
         return fresh_model(self.model_factory, self.input_shape, self.n_classes, self.x_np)
 
+    def scaled(self, x: np.ndarray) -> np.ndarray:
+        """``x`` scaled by the last fit's scaling (as it is itself without one)."""
+        return x if self.fitted is None else self.fitted.apply(x)
+
     def penalty_term(self) -> Any:
         """``l1 * sum(|W|) + l2 * sum(W^2)`` over :func:`penalized_variables`, as a tensor."""
         weights = penalized_variables(self.model)
@@ -133,8 +148,15 @@ class KerasTrainer:
         """The penalized loss the training step minimises, on ``(x, y)``."""
         return self.loss_fn(y, self.model(x, training=training)) + self.penalty_term()
 
-    def reset(self, penalty: Penalty, seed: int) -> None:
-        """Fresh weights from ``seed``, zeroed optimizer state, and the penalty's strengths."""
+    def reset(self, penalty: Penalty, seed: int, train_idx: np.ndarray | None = None) -> None:
+        """Fresh weights from ``seed``, zeroed optimizer state, the penalty's strengths, and
+        the scaling fitted on the rows ``train_idx`` (default: all)."""
+        if self.fitted is not None:
+            rows = self.x_np if train_idx is None else self.x_np[train_idx]
+            self.fitted = fit_scaling(self.scaling, rows)
+            assert self.fitted is not None
+            self.shift.assign(self.fitted.shift)
+            self.scale.assign(self.fitted.scale)
         keras.utils.set_random_seed(seed)
         self.model.set_weights(self.new_model().get_weights())
         for variable in self.optimizer.variables:  # step count, moments (and the rate, set next)
@@ -153,10 +175,10 @@ class KerasTrainer:
         seed: int,
         on_epoch: EpochHook | None = None,
     ) -> Fit:
-        self.reset(penalty, seed)
+        rows = np.asarray(train_idx, dtype=np.int64)
+        self.reset(penalty, seed, rows)
         model = self.model
         rng = np.random.default_rng(seed)
-        rows = np.asarray(train_idx, dtype=np.int64)
 
         def train_epoch(epoch: int) -> tuple[float, float]:
             loss_sum, correct = self._run_epoch(tf.constant(rng.permutation(rows)))
@@ -182,6 +204,10 @@ class KerasTrainer:
         variables = model.trainable_variables
         batch = self.settings.batch_size
         x, y = self.x, self.y
+        fitted = self.fitted is not None
+
+        def scaled(xb: tf.Tensor) -> tf.Tensor:
+            return (xb - self.shift) / self.scale if fitted else xb
 
         @tf.function(jit_compile=True)
         def step(xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -199,7 +225,7 @@ class KerasTrainer:
             loss_sum, correct = tf.constant(0.0), tf.constant(0, tf.int64)
             for begin in tf.range(0, n, batch):
                 rows = order[begin : begin + batch]
-                batch_loss, batch_correct = step(tf.gather(x, rows), tf.gather(y, rows))
+                batch_loss, batch_correct = step(scaled(tf.gather(x, rows)), tf.gather(y, rows))
                 loss_sum += batch_loss
                 correct += batch_correct
             return loss_sum, correct
@@ -209,7 +235,7 @@ class KerasTrainer:
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
         """Logits: the outputs, or the log of probabilities clipped to ``[1e-7, 1 - 1e-7]``
         (as Keras' cross-entropy clips them)."""
-        x = np.ascontiguousarray(x, dtype=np.float32)
+        x = self.scaled(np.ascontiguousarray(x, dtype=np.float32))
         chunks = [
             np.asarray(model(x[b : b + _EVAL_BATCH], training=False))
             for b in range(0, len(x), _EVAL_BATCH)
@@ -225,23 +251,41 @@ class KerasTrainer:
     def save(self, model: Any, path: Path) -> Path:
         """Save as a plain Keras model whose layers carry Keras' own ``L1L2(l1, l2)`` of the
         last fit (:func:`with_keras_penalty`), compiled with the trained Adam state, so it
-        loads (``keras.models.load_model``) and trains on anywhere without regsearch. A user's
-        custom layers or model class must be importable and registered for Keras to load it
+        loads (``keras.models.load_model``) and trains on anywhere without regsearch. With a
+        scaling, the model is wrapped behind a Keras ``Normalization`` layer holding it
+        (mean = shift, variance = scale^2), so that it takes raw rows. A user's custom layers
+        or model class must be importable and registered for Keras to load it
         (``@keras.saving.register_keras_serializable()``), as for any Keras model."""
         path = path.with_suffix(".keras")
         try:
             export = with_keras_penalty(model, self.penalty)
         except Exception:  # a subclassed model without get_config cannot be cloned
-            model.save(path)  # as Keras saves it, without the penalty attached
+            self._with_scaling(model).save(path)  # as Keras saves it, without the penalty
             return path
-        compile_model(export, self.settings.lr, self.outputs)
         export.set_weights(model.get_weights())
+        export = self._with_scaling(export)
+        compile_model(export, self.settings.lr, self.outputs)
         optimizer = export.optimizer  # with the trained Adam state, as ``model.save`` keeps it
         optimizer.build(export.trainable_variables)
         for target, source in zip(optimizer.variables, self.optimizer.variables, strict=True):
             target.assign(source)
         export.save(path)
         return path
+
+    def _with_scaling(self, model: keras.Model) -> keras.Model:
+        """``model`` behind a ``Normalization`` layer of the last fit's scaling (itself
+        without one)."""
+        if self.fitted is None:
+            return model
+        axes = tuple(range(1, len(self.input_shape) + 1))
+        inputs = keras.Input(self.input_shape, name="raw_features")
+        normalize = keras.layers.Normalization(
+            axis=axes,
+            mean=self.fitted.shift,
+            variance=np.square(self.fitted.scale, dtype=np.float64),
+            name=f"{self.scaling}_scaling",
+        )
+        return keras.Model(inputs, model(normalize(inputs)), name=f"{model.name}_scaled")
 
 
 class KerasBackend:
@@ -255,8 +299,9 @@ class KerasBackend:
         settings: TrainSettings,
         model: ModelFactory,
         device: str = "cpu",
+        scaling: str = "none",
     ) -> KerasTrainer:
-        return KerasTrainer(x, y, n_classes, settings, model, device)
+        return KerasTrainer(x, y, n_classes, settings, model, device, scaling)
 
     def versions(self) -> dict[str, str]:
         return {"tensorflow": tf.__version__, "keras": keras.__version__}

@@ -26,9 +26,11 @@ from torch.nn import functional as F
 from regsearch.backends.base import EpochHook, Fit, FoldParallel, ModelFactory
 from regsearch.backends.loop import train_epochs
 from regsearch.backends.torch_model import (
+    Scaled,
     channels_first,
     materialised,
     penalized_parameters,
+    scaled,
     summarize,
     torch_input_shape,
 )
@@ -37,6 +39,7 @@ from regsearch.errors import BackendUnavailable, param
 from regsearch.models import architecture
 from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
+from regsearch.scaling import fit_scaling
 
 _EVAL_CHUNK = 8192  # rows per forward pass when predicting; bounds memory, not results
 
@@ -121,7 +124,8 @@ def seed_everything(seed: int) -> None:
 
 class TorchTrainer:
     """Holds the training rows as tensors on its device (moved there once) and trains fresh
-    models on them."""
+    models on them; with a ``scaling`` method, each model is :class:`Scaled` by a scaling
+    fitted on its own training rows."""
 
     def __init__(
         self,
@@ -131,6 +135,7 @@ class TorchTrainer:
         settings: TrainSettings,
         model: ModelFactory,
         device: str = "cpu",
+        scaling: str = "none",
     ):
         self.torch_device = resolve_device(device)
         self.device = describe_device(self.torch_device)
@@ -143,20 +148,28 @@ class TorchTrainer:
         self.settings = settings
         self.model_factory = model
         self.input_shape = torch_input_shape(tuple(int(d) for d in x.shape[1:]))
-        seed_everything(0)  # the contract is checked on the CPU; it trains nothing
-        self.model_summary: ModelSummary = summarize(model, self.input_shape, n_classes, cpu_x[:8])
+        self.scaling = scaling
+        # The contract is checked on the CPU, on a sample scaled as training will scale it.
+        whole = fit_scaling(scaling, self.x_np)
+        sample = torch.from_numpy(channels_first(whole.apply(x[:8]) if whole else x[:8]))
+        seed_everything(0)
+        self.model_summary: ModelSummary = summarize(model, self.input_shape, n_classes, sample)
         self.outputs = self.model_summary.outputs
         from regsearch.backends.torch_folds import fold_parallel_for
 
         self.fold_parallel: FoldParallel | None
         self.fold_parallel, self.fold_parallel_reason = fold_parallel_for(self)
 
-    def new_model(self, seed: int) -> nn.Module:
+    def new_model(self, seed: int, train_idx: np.ndarray | None = None) -> nn.Module:
         """A fresh model from the factory, after seeding every random generator with
-        ``seed``; lazy layers are materialised on one training example."""
+        ``seed``; lazy layers are materialised on one training example. With ``train_idx``,
+        it is :class:`Scaled` by the trainer's scaling fitted on those rows only."""
         seed_everything(seed)
         model = self.model_factory(self.input_shape, self.n_classes).to(self.torch_device)
-        return materialised(model, self.x[:1])
+        model = materialised(model, self.x[:1])
+        if train_idx is None:
+            return model
+        return scaled(model, fit_scaling(self.scaling, self.x_np[train_idx])).to(self.torch_device)
 
     def logits(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """The model's logits for ``x`` (in the model's layout)."""
@@ -171,7 +184,7 @@ class TorchTrainer:
         seed: int,
         on_epoch: EpochHook | None = None,
     ) -> Fit:
-        model = self.new_model(seed)
+        model = self.new_model(seed, train_idx)
         optimizer = torch.optim.Adam(model.parameters(), lr=self.settings.lr, weight_decay=0.0)
         generator = torch.Generator().manual_seed(seed)  # on the CPU: the same order anywhere
         rows = torch.from_numpy(np.asarray(train_idx, dtype=np.int64)).to(self.torch_device)
@@ -225,13 +238,23 @@ class TorchTrainer:
         return [keras_layout(w) for w in penalized_weights(model)]
 
     def save(self, model: Any, path: Path) -> Path:
-        """Save ``{"state_dict", "architecture"}`` as ``.pt``.
+        """Save ``{"state_dict", "architecture", "scaling"}`` as ``.pt``.
 
-        Load it with ``torch.load(path, weights_only=True)``: nothing in it needs unpickling.
-        Rebuild the model from ``architecture`` (see :func:`regsearch.models.architecture`),
-        then ``load_state_dict``.
+        ``regsearch.load_model(path)`` rebuilds it, scaling included, ready for raw rows.
+        By hand: ``torch.load(path, weights_only=True)`` (nothing in it needs unpickling),
+        rebuild the model from ``architecture`` (see :func:`regsearch.models.architecture`),
+        ``load_state_dict``, and feed it ``(x - shift) / scale`` with ``scaling``'s tensors
+        (``None``: no scaling).
         """
         path = path.with_suffix(".pt")
+        scaling = None
+        if isinstance(model, Scaled):
+            scaling = {
+                "method": self.scaling,
+                "shift": model.shift.cpu(),
+                "scale": model.scale.cpu(),
+            }
+            model = model.model
         torch.save(
             {
                 # On the CPU, so that it loads on a machine without a GPU.
@@ -239,6 +262,7 @@ class TorchTrainer:
                 "architecture": architecture(
                     self.model_factory, self.input_shape, self.n_classes, self.outputs
                 ),
+                "scaling": scaling,
             },
             path,
         )
@@ -256,8 +280,9 @@ class TorchBackend:
         settings: TrainSettings,
         model: ModelFactory,
         device: str = "cpu",
+        scaling: str = "none",
     ) -> TorchTrainer:
-        return TorchTrainer(x, y, n_classes, settings, model, device)
+        return TorchTrainer(x, y, n_classes, settings, model, device, scaling)
 
     def versions(self) -> dict[str, str]:
         return {"torch": torch.__version__}

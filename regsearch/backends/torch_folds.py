@@ -4,8 +4,8 @@ any ``nn.Module``.
 The k models' parameters and buffers are stacked (``torch.func.stack_module_state``) and each
 step runs the model once over all of them with ``torch.func.vmap`` of ``functional_call``: k
 small forward and backward passes become one, so the per-step overhead, which dominates for
-small models, is paid once per step instead of k times. Batch-norm statistics are per fold
-(the buffers are stacked too).
+small models, is paid once per step instead of k times. Batch-norm statistics and each fold's
+feature scaling are per fold (the buffers are stacked too).
 
 Measured on a 2-core CPU (``python -m regsearch.bench --backend torch --trial-folds K
 --trial-model mlp|cnn``, figures in the README): the MLP's folds train 1.7x faster at once than
@@ -100,7 +100,10 @@ class VmappedFolds:
         """
         trainer = self.trainer
         k, batch, n_classes = len(folds), trainer.settings.batch_size, trainer.n_classes
-        starts = [trainer.new_model(seed).train() for seed in seeds]
+        starts = [
+            trainer.new_model(seed, train).train()
+            for seed, (train, _) in zip(seeds, folds, strict=True)
+        ]
         template = copy.deepcopy(starts[0])
         params, buffers = stack_module_state(starts)
         trained = [p for p in params.values() if p.requires_grad]

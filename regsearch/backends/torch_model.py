@@ -25,6 +25,7 @@ from regsearch.models.contract import (
     check_penalized,
 )
 from regsearch.models.summary import ModelSummary, Weight, fingerprint, output_kind
+from regsearch.scaling import Scaling
 
 _HINT = (
     f"With {param('backend')} torch the model is a torch.nn.Module; for a Keras model use "
@@ -98,6 +99,35 @@ def summarize(
 
 def _storages(model: nn.Module) -> set[int]:
     return {p.data_ptr() for p in model.parameters() if p.numel()}
+
+
+class Scaled(nn.Module):
+    """``model((x - shift) / scale)``: a model with its fitted feature scaling built in (see
+    :mod:`regsearch.scaling`), so that it takes raw rows. ``shift`` and ``scale`` are buffers
+    shaped like one example in the model's layout: saved with the weights, never trained or
+    penalized, and stacked per fold by the batched path."""
+
+    def __init__(self, model: nn.Module, shift: torch.Tensor, scale: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.shift: torch.Tensor
+        self.scale: torch.Tensor
+        self.register_buffer("shift", shift)
+        self.register_buffer("scale", scale)
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return self.model((x - self.shift) / self.scale)
+
+
+def scaled(model: nn.Module, scaling: Scaling | None) -> nn.Module:
+    """``model`` with ``scaling`` (fitted in the dataset's layout) built in; ``model`` itself
+    for ``None``."""
+    if scaling is None:
+        return model
+    shift, scale = (
+        torch.from_numpy(channels_first(v[None]))[0] for v in (scaling.shift, scaling.scale)
+    )
+    return Scaled(model, shift, scale)
 
 
 def channels_first(x: np.ndarray) -> np.ndarray:

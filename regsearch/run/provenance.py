@@ -78,7 +78,9 @@ def _record_new_study(
     study.set_user_attr(records.MODEL_SUMMARY, model.record())
     for key, value in identity.items():
         study.set_user_attr(key, value)
-    study.set_user_attr(records.DATASET_SUMMARY, dataset.describe())
+    scaling = identity[records.CONFIG].get("scale", "none")
+    scaled = "" if scaling == "none" else f"; features scaled: {scaling}, fitted per fold"
+    study.set_user_attr(records.DATASET_SUMMARY, dataset.describe() + scaled)
     study.set_user_attr(records.VERSIONS, versions(backend))
     study.set_user_attr(records.METRIC, records.METRIC_TEXT)
     study.set_user_attr(records.CLASSES, list(dataset.classes or range(dataset.n_classes)))
@@ -102,6 +104,11 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+LEGACY_IDENTITY = {f"{records.CONFIG}.scale": "none"}
+"""Identity keys newer than some stored studies, with the value those studies had: before
+``--scale`` no study scaled its features."""
+
+
 def _check_same_study(
     study: optuna.Study, identity: dict[str, Any], config: StudyConfig, model: ModelSummary
 ) -> None:
@@ -109,7 +116,7 @@ def _check_same_study(
     deadline = time.monotonic() + RECORDS_WAIT_S
     while any(key not in study.user_attrs for key in identity) and time.monotonic() < deadline:
         time.sleep(0.2)
-    stored = _flatten({k: study.user_attrs.get(k) for k in identity})
+    stored = LEGACY_IDENTITY | _flatten({k: study.user_attrs.get(k) for k in identity})
     wanted = _flatten(identity)
     changed = [key for key, value in wanted.items() if stored.get(key) != value]
     differences = [f"{key}: stored {stored.get(key)!r}, now {wanted[key]!r}" for key in changed]

@@ -24,6 +24,7 @@ from regsearch.observe import Observer, Observers
 from regsearch.run.claims import claim_sampler_stream
 from regsearch.run.provenance import create_or_resume, queue_baseline
 from regsearch.run.storage import check_storage_url, fail_stale_trials, open_storage
+from regsearch.scaling import describe_scaling, resolve_scaling
 from regsearch.seeds import sampler_seed
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -78,14 +79,28 @@ class StudySession:
                 config.data_dir,
                 download=_downloader(lambda: chosen or get_backend(config.backend), log),
                 create=config.data_dir == default_data_dir(),
+                target=config.target,
+                test_data=config.test_data,
+                test_size=config.test_size,
+                seed=config.seed,
             )
         log(f"Data: {dataset.describe()}.")
+        scaling, why = resolve_scaling(
+            config.scale, dataset.kind, dataset.pixels, dataset.value_range()
+        )
+        log(describe_scaling(scaling, why))
         folds = make_folds(dataset.y_train, config.folds, config.seed)
         if backend is None:
             backend = get_backend(config.backend)
         model = model_factory(config.model, backend.name, config.train.hidden)
         trainer = backend.trainer(
-            dataset.x_train, dataset.y_train, dataset.n_classes, config.train, model, config.device
+            dataset.x_train,
+            dataset.y_train,
+            dataset.n_classes,
+            config.train,
+            model,
+            config.device,
+            scaling=scaling,
         )
         for line in trainer.model_summary.describe():
             log(line)
@@ -93,7 +108,7 @@ class StudySession:
         how = _how_folds_train(trainer, config)
         log(f"{how[0].upper()}{how[1:]}.")
         identity: dict[str, Any] = {
-            records.CONFIG: config.identity(),
+            records.CONFIG: {**config.identity(), "scale": scaling},
             records.DATASET_FINGERPRINT: dataset.fingerprint(),
             records.FOLDS_FINGERPRINT: folds_fingerprint(folds),
             records.MODEL: trainer.model_summary.identity(),

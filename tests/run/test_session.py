@@ -189,6 +189,7 @@ def test_pruners_stop_hopeless_trials_and_keep_their_finished_folds(config, prun
         folds=folds,
         trials=20,
         pruner=pruner,
+        scale="none",  # the fake's ridge on the raw blobs, as the pruners were tuned on
         space=SearchSpace(penalties=("l2",), lambda_min=1e-4, lambda_max=1e2),
     )
     backend = FakeBackend()
