@@ -99,6 +99,7 @@ def test_resume_adds_only_missing_trials(config, tiny_dataset):
         ({"seed": 1}, "config.seed: stored 0, now 1"),
         ({"space": SearchSpace(penalties=("l2",))}, "config.space.penalties"),
         ({"train": TrainSettings(epochs=3, lr=0.01)}, "config.train.lr"),
+        ({"scale": "minmax"}, "config.scale: stored 'standard', now 'minmax'"),
     ],
 )
 def test_mismatching_resume_is_refused_without_writing(config, tiny_dataset, change, named):
@@ -130,6 +131,47 @@ def test_the_study_records_its_model_and_refuses_another_on_resume(config, tiny_
         run_study(changed, backend=FakeBackend(), dataset=tiny_dataset)
     reloaded = optuna.load_study(study_name=config.name, storage=config.storage)
     assert reloaded.user_attrs == attrs
+
+
+def test_auto_scaling_is_resolved_per_dataset_said_and_stored(config, tiny_dataset):
+    said: list[str] = []
+    backend = FakeBackend()
+    run_study(
+        dataclasses.replace(config, trials=2),
+        backend=backend,
+        dataset=tiny_dataset,
+        log=said.append,
+    )
+    assert backend.trainers[0].scaling == "standard"  # tabular features
+    assert any(line.startswith("Scaling: standard, (x - mean) / std") for line in said)
+    attrs = optuna.load_study(study_name=config.name, storage=config.storage).user_attrs
+    assert attrs["config"]["scale"] == "standard"
+    assert attrs["dataset_summary"].endswith("; features scaled: standard, fitted per fold")
+    pixels = dataclasses.replace(
+        tiny_dataset,
+        x_train=tiny_dataset.x_train.reshape(-1, 2, 4, 1),
+        x_test=tiny_dataset.x_test.reshape(-1, 2, 4, 1),
+        pixels=True,
+    )
+    backend = FakeBackend()
+    run_study(
+        dataclasses.replace(config, trials=2, study_name="images"), backend=backend, dataset=pixels
+    )
+    assert backend.trainers[0].scaling == "none"
+
+
+def test_a_study_stored_before_scaling_existed_resumes_as_unscaled(config, tiny_dataset):
+    unscaled = dataclasses.replace(config, scale="none", trials=2)
+    run_study(unscaled, backend=FakeBackend(), dataset=tiny_dataset)
+    study = optuna.load_study(study_name=config.name, storage=config.storage)
+    older = {k: v for k, v in study.user_attrs["config"].items() if k != "scale"}
+    study.set_user_attr("config", older)  # as a study of an earlier regsearch stored it
+    resumed = run_study(
+        dataclasses.replace(unscaled, trials=3), backend=FakeBackend(), dataset=tiny_dataset
+    )
+    assert resumed.new_trials == 1
+    with pytest.raises(StudyMismatch, match="config.scale: stored 'none', now 'standard'"):
+        run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
 
 
 def test_other_data_is_refused(config, tiny_dataset):
