@@ -147,6 +147,12 @@ class StudyConfig:
         test_data: a CSV dataset's test set, a CSV file of the same columns.
         test_size: for an ``.npz`` or CSV file without a test set, the stratified fraction of
             its examples held out as the test set with ``seed`` (default 0.2).
+        threads: threads of the framework's kernels in each training process; ``None``: the
+            framework's default, or a share of the cores per worker (see
+            :mod:`regsearch.threads`). Not part of the identity.
+        trial_batch: trials sampled together (TPE with ``constant_liar``) whose folds train
+            as one population (see :mod:`regsearch.cv.population`); needs ``pruner="none"``.
+            Not part of the identity: each trial's numbers are those of training it alone.
         scale: ``standard``, ``minmax`` or ``none``, fitted on each fold's training rows (see
             :mod:`regsearch.scaling`); ``auto``: ``standard`` for tabular features, ``none``
             for pixels.
@@ -173,6 +179,8 @@ class StudyConfig:
     test_data: Path | None = None
     test_size: float | None = None
     scale: str = "auto"
+    trial_batch: int = 1
+    threads: int | None = None
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
@@ -203,6 +211,16 @@ class StudyConfig:
         _check_int("trials", self.trials, 1)
         _check_int("seed", self.seed, 0)
         _check_int("workers", self.workers, 1)
+        _check_int("trial_batch", self.trial_batch, 1)
+        if self.threads is not None:
+            _check_int("threads", self.threads, 1)
+        if self.trial_batch > 1 and self.pruner != "none":
+            raise ConfigError(
+                f"{param('trial_batch')} {self.trial_batch} trains the folds of several trials "
+                f"together, so no trial can be stopped between its folds, but {param('pruner')} "
+                f"is {self.pruner}. Add {param('pruner')} none, or leave {param('trial_batch')} "
+                "out."
+            )
         if self.workers > 1 and not importable(self.model):
             raise ConfigError(
                 f"{param('workers')} {self.workers} runs trials in other processes, which find "

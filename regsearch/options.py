@@ -187,6 +187,18 @@ OPTIONS: tuple[Option, ...] = (
         choices=SELECTION_RULES,
     ),
     Option(
+        "threads",
+        "threads of the framework's kernels per training process (default: the framework's "
+        "own, the cores; with --workers, a share of them each)",
+        parse=int,
+    ),
+    Option(
+        "trial_batch",
+        "trials sampled together (TPE with constant_liar) whose folds all train as one "
+        "batched population, where the model's folds can train at once; needs --pruner none",
+        parse=int,
+    ),
+    Option(
         "workers",
         "processes running trials at once on this machine, sharing the cores and the study "
         "(through --storage); the refit runs once, after all of them",

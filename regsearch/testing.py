@@ -25,6 +25,7 @@ from regsearch.backends.base import (
     EpochHook,
     Fit,
     FoldParallel,
+    Job,
     ModelFactory,
     Trainer,
 )
@@ -76,6 +77,7 @@ class FakeTrainer:
     scaling: str = "none"
     calls: list[Call] = field(default_factory=list)
     batched_calls: int = 0
+    population_sizes: list[int] = field(default_factory=list)
 
     @property
     def fold_parallel(self) -> FoldParallel | None:
@@ -156,14 +158,29 @@ class FakeTrainer:
         on_epoch: EpochHook | None = None,
     ) -> list[Fit]:
         """The batched path's contract, computed fold by fold; counted in ``batched_calls``."""
+        jobs = [Job(tr, va, penalty, seed) for (tr, va), seed in zip(folds, seeds, strict=True)]
+        return self.fit_many(jobs, epochs, on_epoch)
+
+    def fit_many(self, jobs: Any, epochs: int, on_epoch: EpochHook | None = None) -> list[Fit]:
+        """The population's contract, computed job by job; counted in ``batched_calls``
+        (one per call) and ``population_sizes``. A diverging job stops the later jobs of its
+        group, which return no fit (``None``, as no caller reads them)."""
         self.batched_calls += 1
+        self.population_sizes.append(len(jobs))
         if on_epoch is not None:
             for epoch in range(1, epochs + 1):
                 on_epoch(epoch)
-        return [
-            self.fit(train, val, penalty, epochs, seed)
-            for (train, val), seed in zip(folds, seeds, strict=True)
-        ]
+        fits: list[Fit] = []
+        stopped: set[int] = set()
+        for job in jobs:
+            if job.group in stopped:
+                fits.append(Fit(model=None, history={}, diverged="stopped with its group"))
+                continue
+            fit = self.fit(job.train_idx, job.val_idx, job.penalty, epochs, job.seed)
+            if fit.diverged is not None:
+                stopped.add(job.group)
+            fits.append(fit)
+        return fits
 
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.hstack([x.reshape(len(x), -1), np.ones((len(x), 1))]) @ model)
@@ -187,6 +204,7 @@ class FakeBackend:
     diverge_above: float = 1e9
     batched: bool = True
     trainers: list[FakeTrainer] = field(default_factory=list)
+    threads: int | None = None
 
     def trainer(
         self,
@@ -213,6 +231,10 @@ class FakeBackend:
 
     def versions(self) -> dict[str, str]:
         return {"fake": "1"}
+
+    def use_threads(self, threads: int | None) -> str:
+        self.threads = threads
+        return f"{threads or 'the default'} intra-op thread(s)"
 
     def download_mnist(self, data_dir: Path) -> str:
         raise OSError("offline")
@@ -340,6 +362,45 @@ def check_fold_parallel_matches_one_by_one(
     assert fits[0].diverged is not None and "loss became" in fits[0].diverged
 
 
+def check_population_matches_one_by_one(
+    backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
+) -> None:
+    """Where a trainer offers ``fold_parallel``: the folds of several trials with different
+    penalties (none among them) trained as one population give each model what ``fit``
+    gives it alone; a trial whose penalty diverges stops its own folds, not the others'."""
+    data = CHECK_DATA
+    trainer = _trainer(backend, model, device, epochs=4, patience=1)
+    if trainer.fold_parallel is None:
+        return
+    order = np.random.default_rng(1).permutation(300)
+    folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
+    penalties = [Penalty(), Penalty(l1=1e-3), Penalty(l2=1e-2), Penalty(l1=1e-4, l2=1e-3)]
+    jobs = [
+        Job(tr, va, penalty, seed=10 * group + i, group=group)
+        for group, penalty in enumerate(penalties)
+        for i, (tr, va) in enumerate(folds)
+    ]
+    many = trainer.fold_parallel.fit_many(jobs, 4)
+    for job, fit in zip(jobs, many, strict=True):
+        alone = trainer.fit(job.train_idx, job.val_idx, job.penalty, 4, job.seed)
+        assert fit.diverged is None and fit.best_epoch == alone.best_epoch, (job.penalty, fit)
+        for key, values in alone.history.items():
+            np.testing.assert_allclose(fit.history[key], values, rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose(
+            trainer.predict_logits(fit.model, data.x_train[job.val_idx]),
+            trainer.predict_logits(alone.model, data.x_train[job.val_idx]),
+            rtol=1e-3,
+            atol=1e-3,
+        )
+    exploding = [Job(*folds[0], Penalty(l2=1e38), seed=0, group=0)] + [
+        Job(tr, va, Penalty(l2=1e-3), seed=i, group=1) for i, (tr, va) in enumerate(folds)
+    ]
+    fits = trainer.fold_parallel.fit_many(exploding, 3)
+    assert fits[0].diverged is not None and "loss became" in fits[0].diverged
+    assert all(fit.diverged is None for fit in fits[1:]), [fit.diverged for fit in fits]
+    assert all(len(fit.history["loss"]) >= 2 for fit in fits[1:]), "the other trial goes on"
+
+
 def check_scaling_is_fitted_on_training_rows_only(
     backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
 ) -> None:
@@ -407,6 +468,7 @@ BACKEND_CHECKS: tuple[Callable[[Backend, ModelFactory | None, str], None], ...] 
     check_early_stopping_sees_only_the_validation_rows,
     check_divergence_is_reported_not_raised,
     check_fold_parallel_matches_one_by_one,
+    check_population_matches_one_by_one,
     check_scaling_is_fitted_on_training_rows_only,
     check_saved_model_takes_raw_rows,
 )

@@ -7,10 +7,11 @@ import importlib
 import importlib.util
 import sys
 
-from regsearch.backends.base import Backend, Fit, FoldParallel, ModelFactory, Trainer
+from regsearch.backends.base import Backend, Fit, FoldParallel, Job, ModelFactory, Trainer
 from regsearch.errors import BackendUnavailable, param
+from regsearch.threads import prepare_openmp
 
-__all__ = ["Backend", "Fit", "FoldParallel", "ModelFactory", "Trainer", "get_backend"]
+__all__ = ["Backend", "Fit", "FoldParallel", "Job", "ModelFactory", "Trainer", "get_backend"]
 
 _MODULES = {
     "tf": ("regsearch.backends.tf", "tensorflow", "tf"),
@@ -28,6 +29,7 @@ def get_backend(name: str) -> Backend:
     module_name, package, extra = _MODULES[name]
     if name == "torch":
         _refuse_torch_after_tensorflow()
+        prepare_openmp()
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:

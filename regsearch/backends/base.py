@@ -55,8 +55,32 @@ class Fit:
     diverged: str | None = None
 
 
+@dataclass(frozen=True)
+class Job:
+    """One model of a population: its training and validation rows, penalty and seed.
+
+    ``group`` ties models that stop together: a trial's folds. When one diverges, it stops
+    with the later jobs of its group (its trial is pruned at that fold); other groups go on.
+    """
+
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    penalty: Penalty
+    seed: int
+    group: int = 0
+
+
 class FoldParallel(Protocol):
-    """The optional capability of training several folds as one batched computation."""
+    """The optional capability of training several models (the folds of one trial, or of
+    several trials) as one batched computation."""
+
+    def fit_many(
+        self, jobs: Sequence[Job], epochs: int, on_epoch: EpochHook | None = None
+    ) -> list[Fit]:
+        """One :class:`Fit` per job, each exactly as :meth:`Trainer.fit` with its rows,
+        penalty and seed would give it (up to float rounding): same initial weights, same
+        batch order, its own penalty, early stopping and divergence."""
+        ...
 
     def fit_folds(
         self,
@@ -66,9 +90,8 @@ class FoldParallel(Protocol):
         seeds: Sequence[int],
         on_epoch: EpochHook | None = None,
     ) -> list[Fit]:
-        """One :class:`Fit` per fold, each exactly as :meth:`Trainer.fit` with its seed would
-        give it (up to float rounding): same initial weights, same batch order, its own early
-        stopping and divergence."""
+        """:meth:`fit_many` of one trial's folds: one :class:`Fit` per fold, with ``penalty``
+        and its seed; a diverging fold stops the folds after it."""
         ...
 
 
@@ -156,6 +179,12 @@ class Backend(Protocol):
 
     def versions(self) -> dict[str, str]:
         """The framework's package versions, for the study's records."""
+        ...
+
+    def use_threads(self, threads: int | None) -> str:
+        """Make the framework's kernels use ``threads`` threads in this process (``None``:
+        the framework's default; see :mod:`regsearch.threads`); returns how many it uses, in
+        words."""
         ...
 
     def download_mnist(self, data_dir: Path) -> str:

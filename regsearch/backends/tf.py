@@ -306,6 +306,19 @@ class KerasBackend:
     def versions(self) -> dict[str, str]:
         return {"tensorflow": tf.__version__, "keras": keras.__version__}
 
+    def use_threads(self, threads: int | None) -> str:
+        """TensorFlow takes its thread pools' sizes only before its runtime starts; in a
+        process where it already runs, they stay as they are, and the line says so."""
+        if threads is None:
+            return "TensorFlow's default intra-op threads (the cores)"
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:
+            now = tf.config.threading.get_intra_op_parallelism_threads() or "TensorFlow's default"
+            return f"{now} intra-op thread(s) (TensorFlow had already started in this process)"
+        return f"{threads} intra-op thread(s)"
+
     def download_mnist(self, data_dir: Path) -> str:
         """``keras.datasets.mnist`` (cached by Keras in ``~/.keras/datasets``), saved again as
         ``data_dir/mnist.npz`` so later runs find it where they look."""

@@ -72,6 +72,23 @@ def weights_penalty(
     return total
 
 
+def population_penalty(
+    weights: list[torch.Tensor], l1: torch.Tensor | None, l2: torch.Tensor | None
+) -> torch.Tensor:
+    """``l1[m] * sum|W_m| + l2[m] * sum W_m^2`` for each model ``m`` of stacked ``weights``
+    (a leading model dimension), one strength per model (``None``: zero for every model):
+    shape ``(M,)``. A model's zero strength adds exactly zero, as the single-model
+    :func:`weights_penalty` that leaves its term out."""
+    total = torch.zeros(weights[0].shape[:1], device=weights[0].device)
+    for w in weights:
+        dims = tuple(range(1, w.ndim))
+        if l1 is not None:
+            total = total + l1 * w.abs().sum(dims)
+        if l2 is not None:
+            total = total + l2 * w.square().sum(dims)
+    return total
+
+
 def penalty_term(model: nn.Module, penalty: Penalty) -> torch.Tensor:
     """``l1 * sum|W| + l2 * sum W^2`` over the model's :func:`penalized_weights`."""
     return weights_penalty(penalized_weights(model), penalty)
@@ -286,6 +303,12 @@ class TorchBackend:
 
     def versions(self) -> dict[str, str]:
         return {"torch": torch.__version__}
+
+    def use_threads(self, threads: int | None) -> str:
+        if threads is None:
+            return f"{torch.get_num_threads()} intra-op thread(s) (PyTorch's default)"
+        torch.set_num_threads(threads)
+        return f"{torch.get_num_threads()} intra-op thread(s)"
 
     def download_mnist(self, data_dir: Path) -> str:
         """torchvision's MNIST loader, which writes ``data_dir/MNIST/raw``."""

@@ -30,9 +30,9 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.nn import functional as F
 
 from regsearch import interrupt
-from regsearch.backends.base import EpochHook, Fit, Fold, FoldParallel
+from regsearch.backends.base import EpochHook, Fit, Fold, FoldParallel, Job
 from regsearch.backends.loop import FitProgress, validation_scores
-from regsearch.backends.torch import as_logits, weights_penalty
+from regsearch.backends.torch import as_logits, population_penalty
 from regsearch.backends.torch_model import penalized_parameters
 from regsearch.penalty import Penalty
 
@@ -83,52 +83,73 @@ class VmappedFolds:
         seeds: Sequence[int],
         on_epoch: EpochHook | None = None,
     ) -> list[Fit]:
-        """Train one model per fold at once.
+        jobs = [Job(tr, va, penalty, seed) for (tr, va), seed in zip(folds, seeds, strict=True)]
+        return self.fit_many(jobs, epochs, on_epoch)
+
+    def fit_many(
+        self, jobs: Sequence[Job], epochs: int, on_epoch: EpochHook | None = None
+    ) -> list[Fit]:
+        """Train one model per job at once: the folds of a trial, or of several trials.
 
         Each model starts from the same weights as ``fit`` with its seed would, sees only its
-        own fold's rows in its own shuffled order, and the summed loss
-        ``sum_k (mean CE_k + penalty_k)`` has fold k's loss as the only term that depends on
-        model k's weights, so Adam (elementwise) updates each exactly as alone. Early stopping,
-        the best epoch and its weights are kept per fold. When the folds' sizes straddle a
-        multiple of the batch size, the last step's batches differ in size: that step runs the
-        folds one by one (so batch statistics see only real rows), and a fold without rows
-        left gets a zero gradient (Adam's moments still move: the one difference from training
-        alone). A diverging fold stops itself and the folds after it (its trial is pruned at
-        it); its NaNs stay in its own slice. Folds that stopped early keep training in the
-        batch until all have stopped, which changes nothing: their best epoch's weights are
-        what is returned.
+        own rows in its own shuffled order, with its own penalty strengths (a tensor of one
+        value per model), and the summed loss ``sum_m (mean CE_m + penalty_m)`` has model m's
+        loss as the only term that depends on its weights, so Adam (elementwise) updates each
+        exactly as alone. Early stopping, the best epoch and its weights are kept per model.
+        When the models' row counts straddle a multiple of the batch size, the last step's
+        batches differ in size: that step runs the models one by one (so batch statistics see
+        only real rows), and a model without rows left gets a zero gradient (Adam's moments
+        still move: the one difference from training alone). A diverging model stops itself
+        and the later jobs of its group (its trial is pruned at it); its NaNs stay in its own
+        slice. Models that stopped early keep training in the batch until all have stopped,
+        which changes nothing: their best epoch's weights are what is returned.
         """
         trainer = self.trainer
-        k, batch, n_classes = len(folds), trainer.settings.batch_size, trainer.n_classes
-        starts = [
-            trainer.new_model(seed, train).train()
-            for seed, (train, _) in zip(seeds, folds, strict=True)
-        ]
+        k, batch, n_classes = len(jobs), trainer.settings.batch_size, trainer.n_classes
+        starts = [trainer.new_model(job.seed, job.train_idx).train() for job in jobs]
         template = copy.deepcopy(starts[0])
         params, buffers = stack_module_state(starts)
+        del starts
         trained = [p for p in params.values() if p.requires_grad]
         penalized = [params[name] for name, _ in penalized_parameters(template)]
         optimizer = torch.optim.Adam(trained, lr=trainer.settings.lr, weight_decay=0.0)
+        device = trainer.torch_device
+        l1, l2 = (
+            torch.tensor(values, dtype=torch.float32, device=device) if any(values) else None
+            for values in (
+                [job.penalty.l1 for job in jobs],
+                [job.penalty.l2 for job in jobs],
+            )
+        )
+
+        def penalties() -> torch.Tensor:
+            return population_penalty(penalized, l1, l2)
 
         def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], x: torch.Tensor) -> Any:
             return functional_call(template, (p, b), (x,))
 
         batched = vmap(call)
 
-        def fold_model(i: int) -> nn.Module:
+        def job_model(i: int) -> nn.Module:
             model = copy.deepcopy(template)
             with torch.no_grad():
                 state = {n: t[i] for n, t in (*params.items(), *buffers.items())}
                 model.load_state_dict(state)
             return model
 
-        device = trainer.torch_device
-        generators = [torch.Generator().manual_seed(seed) for seed in seeds]  # as in fit
-        rows = [torch.from_numpy(np.asarray(train, dtype=np.int64)) for train, _ in folds]
+        generators = [torch.Generator().manual_seed(job.seed) for job in jobs]  # as in fit
+        rows = [torch.from_numpy(np.asarray(job.train_idx, dtype=np.int64)) for job in jobs]
         sizes = torch.tensor([len(r) for r in rows], dtype=torch.float64, device=device)
         steps = math.ceil(max(len(r) for r in rows) / batch)
-        progress = [FitProgress(trainer.settings.patience, validated=True) for _ in folds]
+        progress = [FitProgress(trainer.settings.patience, validated=True) for _ in jobs]
         active = [True] * k
+
+        def stop_group_from(i: int) -> None:
+            """Job ``i`` diverged: it and the later jobs of its group stop."""
+            for j in range(i, k):
+                if jobs[j].group == jobs[i].group:
+                    active[j] = False
+
         start = time.perf_counter()
         for epoch in range(1, epochs + 1):
             interrupt.check()
@@ -151,7 +172,7 @@ class VmappedFolds:
                     ).view(k, -1)
                     mean_ce = ce.mean(1)
                     hits = (logits.detach().argmax(2) == yb).sum(1)
-                else:  # ragged last step: fold by fold, each on its real rows only
+                else:  # ragged last step: model by model, each on its real rows only
                     losses, found = [], []
                     for i, part in enumerate(parts):
                         if not len(part):
@@ -165,42 +186,40 @@ class VmappedFolds:
                         losses.append(F.cross_entropy(logit_i, trainer.y[part]))
                         found.append((logit_i.detach().argmax(1) == trainer.y[part]).sum())
                     mean_ce, hits = torch.stack(losses), torch.stack(found)
-                fold_loss = mean_ce + weights_penalty(penalized, penalty, stacked=True)
+                model_loss = mean_ce + penalties()
                 optimizer.zero_grad(set_to_none=True)
-                fold_loss.sum().backward()
+                model_loss.sum().backward()
                 optimizer.step()
-                loss_sum += fold_loss.detach().double() * torch.tensor(
+                loss_sum += model_loss.detach().double() * torch.tensor(
                     counts, dtype=torch.float64, device=device
                 )
                 correct += hits
             train_loss = (loss_sum / sizes).tolist()
             train_acc = (correct.double() / sizes).tolist()
             with torch.no_grad():
-                penalty_now = weights_penalty(penalized, penalty, stacked=True).tolist()
-            for i in range(k):
+                penalty_now = penalties().tolist()
+            for i, job in enumerate(jobs):
                 if not active[i]:
                     continue
                 if progress[i].trained(epoch, train_loss[i], train_acc[i], penalty_now[i]):
-                    active[i:] = [False] * (k - i)  # its trial stops at fold i
-                    break
-                model = fold_model(i)
-                val_rows = folds[i][1]
-                val_x, val_y = trainer.x_np[val_rows], trainer.y_np[val_rows]
-                val_loss, val_acc = validation_scores(trainer, model, val_x, val_y, penalty)
-                # ``model`` is a fresh copy of fold i's weights: it is the snapshot itself.
+                    stop_group_from(i)
+                    continue
+                model = job_model(i)
+                val_x, val_y = trainer.x_np[job.val_idx], trainer.y_np[job.val_idx]
+                val_loss, val_acc = validation_scores(trainer, model, val_x, val_y, job.penalty)
+                # ``model`` is a fresh copy of job i's weights: it is the snapshot itself.
                 if progress[i].scored(epoch, val_loss, val_acc, functools.partial(_same, model)):
                     active[i] = False
                     if progress[i].fit.diverged is not None:
-                        active[i:] = [False] * (k - i)
-                        break
+                        stop_group_from(i)
             if not any(active):
                 break
         elapsed = (time.perf_counter() - start) / k
         fits = []
-        for i, fold in enumerate(progress):
-            fit = fold.fit
-            best = fold.stopping.best
-            fit.model = best if best is not None else fold_model(i)
+        for i, job_progress in enumerate(progress):
+            fit = job_progress.fit
+            best = job_progress.stopping.best
+            fit.model = best if best is not None else job_model(i)
             fit.fit_time = elapsed  # the batched time, shared equally
             fits.append(fit)
         return fits

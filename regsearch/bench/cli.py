@@ -17,7 +17,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from regsearch.bench.probes import epoch_gflop, matmul_peak_gflops, memory_over_trials
+from regsearch.bench.probes import (
+    epoch_gflop,
+    matmul_peak_gflops,
+    memory_over_trials,
+    thread_timings,
+)
+from regsearch.bench.studies import compare_study_paths, print_study_paths
 from regsearch.bench.tutorial import regsearch_trainer, tutorial_keras, tutorial_torch, whole_trial
 from regsearch.bench.workload import compare_with_skorch
 from regsearch.config import DATA_DIR_ENV, DEVICES, TrainSettings
@@ -70,6 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="where --trial-folds' whole trial trains (the tutorial comparison stays on the CPU)",
     )
     parser.add_argument(
+        "--study-trials",
+        type=int,
+        default=0,
+        help="also run a whole study of this many trials (--study-folds folds, --epochs) three "
+        "ways: sequential with the median pruner, folds at once, and --study-batch trials at "
+        "once (torch)",
+    )
+    parser.add_argument("--study-folds", type=int, default=5)
+    parser.add_argument("--study-batch", type=int, default=4)
+    parser.add_argument(
+        "--threads-probe",
+        action="store_true",
+        help="also time one fold, and a trial's --study-folds folds at once, with each thread "
+        "count from 1 to the cores, on a quiet machine and beside another busy PyTorch process "
+        "(torch)",
+    )
+    parser.add_argument(
+        "--skip-tutorial",
+        action="store_true",
+        help="skip the tutorial comparison (its ratio line then reads ratio=nan)",
+    )
+    parser.add_argument(
         "--vs",
         choices=("skorch",),
         default=None,
@@ -84,22 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    full = load_dataset("mnist", Path(args.data_dir))
-    n = min(args.n_train, len(full.y_train))
-    ds = Dataset(
-        f"mnist[:{n}]", full.x_train[:n], full.y_train[:n], full.x_test, full.y_test, full.n_classes
-    )
-    settings = TrainSettings(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, hidden=parse_hidden(args.hidden)
-    )
-    penalty = Penalty(l2=args.l2)
-    print(
-        f"regsearch bench: {args.backend}, {ds.describe()}, {args.epochs} epoch(s), "
-        f"penalty {penalty.describe()}",
-        flush=True,
-    )
+def _tutorial_comparison(
+    args: argparse.Namespace, ds: Dataset, settings: TrainSettings, penalty: Penalty
+) -> tuple[float, float, float]:
+    """The tutorial loop against regsearch's trainer: ``(ratio, peak fraction, delta pp)``."""
     if args.backend == "torch":  # triton before TensorFlow; see regsearch.backends
         tutorial = tutorial_torch(ds, settings, penalty, args.seed)
     else:
@@ -121,6 +137,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nregsearch is {ratio:.1f}x faster per epoch, at {100 * peak_fraction:.0f}% of the "
         f"matmul peak; accuracy difference {delta_pp:+.2f} percentage points."
     )
+    return ratio, peak_fraction, delta_pp
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    full = load_dataset("mnist", Path(args.data_dir))
+    n = min(args.n_train, len(full.y_train))
+    ds = Dataset(
+        f"mnist[:{n}]", full.x_train[:n], full.y_train[:n], full.x_test, full.y_test, full.n_classes
+    )
+    settings = TrainSettings(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, hidden=parse_hidden(args.hidden)
+    )
+    penalty = Penalty(l2=args.l2)
+    print(
+        f"regsearch bench: {args.backend}, {ds.describe()}, {args.epochs} epoch(s), "
+        f"penalty {penalty.describe()}",
+        flush=True,
+    )
+    ratio = peak_fraction = delta_pp = float("nan")
+    if not args.skip_tutorial:
+        ratio, peak_fraction, delta_pp = _tutorial_comparison(args, ds, settings, penalty)
+    if args.threads_probe and args.backend == "torch":
+        counts = list(range(1, (os.cpu_count() or 1) + 1))
+        print(
+            f"\nThreads: one fold, and {args.study_folds} folds at once, {args.epochs} epochs "
+            f"on {ds.name}, quiet and beside a busy PyTorch process.",
+            flush=True,
+        )
+        print(f"{'machine':<8} {'threads':>7} {'one fold s':>10} {'folds at once s':>15}")
+        for machine, threads, one, at_once in thread_timings(
+            ds, settings, args.study_folds, args.seed, counts
+        ):
+            print(f"{machine:<8} {threads:7d} {one:10.2f} {at_once:15.2f}", flush=True)
+    if args.study_trials > 0:
+        if args.backend != "torch":
+            print("(--study-trials needs --backend torch: populations are PyTorch's)")
+        else:
+            print(
+                f"\nWhole study: {args.study_trials} trials x {args.study_folds} folds x "
+                f"{args.epochs} epochs on {ds.name}, refits included.",
+                flush=True,
+            )
+            timings = compare_study_paths(
+                ds, args.study_trials, args.study_folds, settings, args.study_batch, args.seed
+            )
+            print(print_study_paths(timings), flush=True)
     if args.trial_folds > 1 and args.backend != "torch":
         print("(--trial-folds needs --backend torch: the fold-parallel trainer is PyTorch's)")
     elif args.trial_folds > 1:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +112,82 @@ class _OnTrial(Quiet):
 
     def on_trial(self, study: Any, trial: Any) -> None:
         self.record(study, trial)
+
+
+BUSY_PROCESS = (
+    "import torch\n"
+    "a = torch.randn(256, 256)\n"
+    "while True:\n"
+    "    for _ in range(200):\n"
+    "        a = torch.tanh(a @ a)\n"
+)
+"""Another CPU-heavy PyTorch process with PyTorch's default threads: what a user's machine,
+or a second worker, runs beside a study."""
+
+
+@contextlib.contextmanager
+def busy_machine(active: bool) -> Iterator[None]:
+    """With ``active``, one :data:`BUSY_PROCESS` runs while the block does."""
+    if not active:
+        yield
+        return
+    # With PyTorch's defaults, whatever this process was given (OMP_WAIT_POLICY, threads).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "MKL_", "GOMP_"))}
+    process = subprocess.Popen([sys.executable, "-c", BUSY_PROCESS], env=env)
+    time.sleep(3.0)  # past its imports: busy when the timing starts
+    try:
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
+def thread_timings(
+    ds: Dataset, settings: TrainSettings, folds: int, seed: int, thread_counts: list[int]
+) -> list[tuple[str, int, float, float]]:
+    """``(machine, threads, one fold s, all folds at once s)`` for each thread count, on a
+    quiet machine and beside :data:`BUSY_PROCESS`: the measurement behind the default of
+    :func:`regsearch.threads.default_threads`."""
+    import torch
+
+    from regsearch.backends import get_backend
+    from regsearch.backends.torch_folds import VmappedFolds
+    from regsearch.cv.folds import make_folds
+    from regsearch.models import model_factory
+    from regsearch.penalty import Penalty
+    from regsearch.seeds import fold_seed
+
+    trainer = get_backend("torch").trainer(
+        ds.x_train, ds.y_train, ds.n_classes, settings, model_factory("mlp", "torch")
+    )
+    parts = make_folds(ds.y_train, folds, seed)
+    seeds = [fold_seed(seed, i) for i in range(folds)]
+    batched = VmappedFolds(trainer)  # type: ignore[arg-type]
+    penalty = Penalty(l2=1e-4)
+
+    def best_of_two(work: Callable[[], object]) -> float:
+        times = []
+        for _ in range(2):
+            start = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    found = []
+    before = torch.get_num_threads()
+    batched.fit_folds(parts, penalty, 1, seeds)  # warm-up: allocations, kernel selection
+    try:
+        for machine in ("quiet", "busy"):
+            with busy_machine(machine == "busy"):
+                for threads in thread_counts:
+                    torch.set_num_threads(threads)
+                    one = best_of_two(
+                        lambda: trainer.fit(*parts[0], penalty, settings.epochs, seeds[0])
+                    )
+                    at_once = best_of_two(
+                        lambda: batched.fit_folds(parts, penalty, settings.epochs, seeds)
+                    )
+                    found.append((machine, threads, one, at_once))
+    finally:
+        torch.set_num_threads(before)
+    return found

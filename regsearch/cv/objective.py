@@ -15,6 +15,7 @@ import optuna
 from optuna.trial import TrialState
 
 from regsearch import records
+from regsearch.backends.base import Job
 from regsearch.errors import SurplusTrial
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty, suggest_penalty, weight_stats
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from regsearch.backends.base import EpochHook
     from regsearch.config import StudyConfig
     from regsearch.cv.folds import Fold
+    from regsearch.cv.population import Population
     from regsearch.cv.pruning import PruningPolicy
     from regsearch.data import Dataset
     from regsearch.observe import Observer
@@ -46,7 +48,9 @@ class CrossValidationObjective:
         config: StudyConfig,
         policy: PruningPolicy,
         observer: Observer | None = None,
+        population: Population | None = None,
     ):
+        self.population = population
         self.trainer = trainer
         self.dataset = dataset
         self.folds = folds
@@ -55,6 +59,12 @@ class CrossValidationObjective:
         self.observer = observer
 
     def __call__(self, trial: optuna.Trial) -> float:
+        if self.population is None:
+            return self._scored(trial)
+        with self.population.member():
+            return self._scored(trial)
+
+    def _scored(self, trial: optuna.Trial) -> float:
         self._where = "before its first fold"  # what was in progress, for a failure's reason
         try:
             return self._score(trial)
@@ -190,19 +200,23 @@ class CrossValidationObjective:
         self, trial_number: int, folds: list[int], penalty: Penalty
     ) -> dict[int, Fit]:
         """Train ``folds`` as one batched computation where the policy allows it (nothing is
-        pruned between folds) and the trainer can; else nothing here (one by one later)."""
+        pruned between folds) and the trainer can, together with the other trials of its
+        population if there is one; else nothing here (one by one later)."""
         batched = self.trainer.fold_parallel
-        if batched is None or not self.policy.folds_at_once or len(folds) < 2:
+        if batched is None or not self.policy.folds_at_once or not folds:
+            return {}
+        if self.population is None and len(folds) < 2:
             return {}
         self._where = "while training its folds at once"
-        seeds = [fold_seed(self.config.seed, i) for i in folds]
-        fits = batched.fit_folds(
-            [self.folds[i] for i in folds],
-            penalty,
-            self.config.train.epochs,
-            seeds,
-            on_epoch=self._epoch_hook(trial_number, None),
-        )
+        jobs = [
+            Job(*self.folds[i], penalty=penalty, seed=fold_seed(self.config.seed, i)) for i in folds
+        ]
+        hook = self._epoch_hook(trial_number, None)
+        if self.population is not None:
+            self._where = "while training its folds with other trials' at once"
+            fits = self.population.fit(jobs, hook)
+        else:
+            fits = batched.fit_many(jobs, self.config.train.epochs, hook)
         return dict(zip(folds, fits, strict=True))
 
     def _folds_of_killed_trial(self, trial: optuna.Trial) -> list[int]:

@@ -16,6 +16,7 @@ from regsearch.backends import Backend, Trainer, get_backend
 from regsearch.config import StudyConfig, default_data_dir
 from regsearch.cv.folds import Fold, folds_fingerprint, make_folds
 from regsearch.cv.objective import CrossValidationObjective
+from regsearch.cv.population import Population
 from regsearch.cv.pruning import PruningPolicy
 from regsearch.data import Dataset, load_dataset
 from regsearch.errors import SurplusTrial
@@ -26,6 +27,7 @@ from regsearch.run.provenance import create_or_resume, queue_baseline
 from regsearch.run.storage import check_storage_url, fail_stale_trials, open_storage
 from regsearch.scaling import describe_scaling, resolve_scaling
 from regsearch.seeds import sampler_seed
+from regsearch.threads import default_threads, describe_waiting
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 """Trial states that count towards ``trials``; failed trials are retried instead."""
@@ -92,6 +94,8 @@ class StudySession:
         folds = make_folds(dataset.y_train, config.folds, config.seed)
         if backend is None:
             backend = get_backend(config.backend)
+        threads = config.threads or default_threads(config.workers)
+        log(f"Threads: {backend.use_threads(threads)}{describe_waiting(backend.name)}.")
         model = model_factory(config.model, backend.name, config.train.hidden)
         trainer = backend.trainer(
             dataset.x_train,
@@ -107,6 +111,8 @@ class StudySession:
         log(f"Device: {trainer.device}.")
         how = _how_folds_train(trainer, config)
         log(f"{how[0].upper()}{how[1:]}.")
+        if config.trial_batch > 1:
+            log(_how_trials_train(trainer, config))
         identity: dict[str, Any] = {
             records.CONFIG: {**config.identity(), "scale": scaling},
             records.DATASET_FINGERPRINT: dataset.fingerprint(),
@@ -140,7 +146,12 @@ class StudySession:
         if config.trials - finished <= 0:
             return 0
         stream = claim_sampler_stream(self.storage, study.study_name)
-        study.sampler = optuna.samplers.TPESampler(seed=sampler_seed(config.seed, stream))
+        population = self.population()
+        # With trials sampled together, each is sampled as if the running ones had scored
+        # their worst (Optuna's constant liar), so a batch spreads out instead of repeating.
+        study.sampler = optuna.samplers.TPESampler(
+            seed=sampler_seed(config.seed, stream), constant_liar=population is not None
+        )
         objective = CrossValidationObjective(
             self.trainer,
             self.dataset,
@@ -148,6 +159,7 @@ class StudySession:
             config,
             PruningPolicy(config.pruner, config.folds),
             observer,
+            population,
         )
         ran: list[int] = []
         callbacks: list[Callable[[optuna.Study, FrozenTrial], None]] = [
@@ -161,9 +173,12 @@ class StudySession:
             self.ensure_baseline()
             running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
             if running < missing:
+                if population is not None:
+                    population.expect(missing - running)
                 study.optimize(
                     self._unless_surplus(objective),
                     n_trials=missing - running,
+                    n_jobs=1 if population is None else population.capacity,
                     callbacks=callbacks,
                     gc_after_trial=True,
                     catch=(SurplusTrial,),
@@ -181,6 +196,13 @@ class StudySession:
             self._wait(min(config.heartbeat_interval, 5))
             self.sweep_stale_trials()
         return len(ran)
+
+    def population(self) -> Population | None:
+        """Where ``trial_batch`` trials can train as one population: its gatherer."""
+        parallel = self.trainer.fold_parallel
+        if self.config.trial_batch == 1 or parallel is None:
+            return None
+        return Population(parallel, self.config.trial_batch, self.config.train.epochs)
 
     def _unless_surplus(
         self, objective: Callable[[optuna.Trial], float]
@@ -253,6 +275,18 @@ def _how_folds_train(trainer: Trainer, config: StudyConfig) -> str:
             "between them (without a pruner they train at once)"
         )
     return trainer.fold_parallel_reason
+
+
+def _how_trials_train(trainer: Trainer, config: StudyConfig) -> str:
+    if trainer.fold_parallel is None:
+        return (
+            f"Trials train one at a time: a batch of {config.trial_batch} trials needs a model "
+            "whose folds train at once."
+        )
+    return (
+        f"Trials train {config.trial_batch} at a time: their {config.trial_batch} x "
+        f"{config.folds} models as one population, sampled together (TPE with constant_liar)."
+    )
 
 
 def _downloader(backend_of: Callable[[], Backend], log: Log) -> Callable[[Any], str]:

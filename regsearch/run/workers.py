@@ -18,19 +18,22 @@ from regsearch import interrupt
 from regsearch.config import StudyConfig
 from regsearch.errors import RegsearchError, WorkerFailed
 from regsearch.run.storage import redact_url
+from regsearch.threads import PASSIVE, WAIT_POLICY
 
 EXIT_INTERRUPTED = 130
 
 
-def thread_settings(workers: int) -> dict[str, str]:
-    """One share of the cores per worker, as read by PyTorch (OpenMP) and TensorFlow at
-    start-up, so N workers do not fight over the same cores."""
-    threads = max(1, (os.cpu_count() or 1) // workers)
+def thread_settings(workers: int, threads: int | None = None) -> dict[str, str]:
+    """``threads``, or one share of the cores per worker, as read by PyTorch (OpenMP) and
+    TensorFlow at start-up, so N workers do not fight over the same cores; OpenMP threads
+    sleep while they wait (see :mod:`regsearch.threads`)."""
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
     return {
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
         "TF_NUM_INTRAOP_THREADS": str(threads),
         "TF_NUM_INTEROP_THREADS": "1",
+        WAIT_POLICY: os.environ.get(WAIT_POLICY, PASSIVE),
     }
 
 
@@ -79,7 +82,7 @@ def run_workers(
         )
         for index in range(1, config.workers + 1)
     ]
-    with _environment(thread_settings(config.workers)):
+    with _environment(thread_settings(config.workers, config.threads)):
         for proc in procs:
             proc.start()
     try:

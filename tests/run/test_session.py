@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 
 from regsearch import SearchSpace, TrainSettings, records, run_study
 from regsearch.cv.refit import refit_epochs
-from regsearch.errors import NothingToRefit, StudyMismatch
+from regsearch.errors import ConfigError, NothingToRefit, StudyMismatch
 from regsearch.seeds import fold_seed
 from regsearch.testing import FakeBackend
 from tests.conftest import fake_study_config, synthetic_dataset
@@ -316,3 +316,31 @@ def test_arrays_from_a_notebook_run_a_study_and_the_held_out_split_is_stored(con
     summary = result.study.user_attrs["dataset_summary"]
     assert "240 training and 60 test examples (test set: a stratified 0.2" in summary
     assert result.study.user_attrs["dataset_fingerprint"] == data.fingerprint()
+
+
+def test_a_trial_batch_trains_several_trials_folds_as_one_population(config, tiny_dataset):
+    batched = dataclasses.replace(config, pruner="none", trials=9, trial_batch=4)
+    backend = FakeBackend()
+    said: list[str] = []
+    result = run_study(batched, backend=backend, dataset=tiny_dataset, log=said.append)
+    trainer = backend.trainers[0]
+    complete = result.study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 9 and len(result.study.trials) == 9
+    # Every fold of every trial trained in a population; some held several trials' folds.
+    assert sum(trainer.population_sizes) == 9 * config.folds
+    assert max(trainer.population_sizes) > config.folds
+    assert all(size % config.folds == 0 for size in trainer.population_sizes)
+    assert any(line.startswith("Trials train 4 at a time") for line in said)
+    # A trial's numbers are those of training it alone: the baseline's match a plain run.
+    alone = run_study(
+        dataclasses.replace(config, pruner="none", trials=1, study_name="alone"),
+        backend=FakeBackend(),
+        dataset=tiny_dataset,
+    )
+    baseline = next(t for t in complete if t.user_attrs.get("baseline"))
+    assert baseline.value == alone.study.trials[0].value
+
+
+def test_a_trial_batch_needs_the_folds_unpruned(config):
+    with pytest.raises(ConfigError, match="trains the folds of several trials together"):
+        dataclasses.replace(config, pruner="median", trial_batch=4)
