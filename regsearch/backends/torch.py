@@ -133,6 +133,18 @@ def describe_device(device: torch.device) -> str:
     return str(device)
 
 
+def adam(parameters: Any, lr: float) -> torch.optim.Optimizer:
+    """Adam without weight decay (the penalty is explicit), as one fused kernel per step
+    where this PyTorch has it for the parameters' device: the same update, with fewer passes
+    over memory (a population's 20 MLPs: 3.3-3.7 s against 4.3-4.5 s per 2 epochs of 12,000
+    images here, measured side by side)."""
+    parameters = list(parameters)
+    try:
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=0.0, fused=True)
+    except (RuntimeError, TypeError):  # an older PyTorch, or a device without it
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=0.0)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -202,7 +214,7 @@ class TorchTrainer:
         on_epoch: EpochHook | None = None,
     ) -> Fit:
         model = self.new_model(seed, train_idx)
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.settings.lr, weight_decay=0.0)
+        optimizer = adam(model.parameters(), self.settings.lr)
         generator = torch.Generator().manual_seed(seed)  # on the CPU: the same order anywhere
         rows = torch.from_numpy(np.asarray(train_idx, dtype=np.int64)).to(self.torch_device)
         x_train, y_train = self.x[rows], self.y[rows]

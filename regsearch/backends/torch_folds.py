@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from regsearch import interrupt
 from regsearch.backends.base import EpochHook, Fit, Fold, FoldParallel, Job
 from regsearch.backends.loop import FitProgress, validation_scores
-from regsearch.backends.torch import as_logits, population_penalty
+from regsearch.backends.torch import adam, as_logits, population_penalty
 from regsearch.backends.torch_model import penalized_parameters
 from regsearch.penalty import Penalty
 
@@ -112,7 +112,7 @@ class VmappedFolds:
         del starts
         trained = [p for p in params.values() if p.requires_grad]
         penalized = [params[name] for name, _ in penalized_parameters(template)]
-        optimizer = torch.optim.Adam(trained, lr=trainer.settings.lr, weight_decay=0.0)
+        optimizer = adam(trained, trainer.settings.lr)
         device = trainer.torch_device
         l1, l2 = (
             torch.tensor(values, dtype=torch.float32, device=device) if any(values) else None

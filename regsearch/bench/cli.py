@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             timings = compare_study_paths(
                 ds, args.study_trials, args.study_folds, settings, args.study_batch, args.seed
             )
-            print(print_study_paths(timings), flush=True)
+            print(print_study_paths(timings, matmul_peak_gflops()), flush=True)
     if args.trial_folds > 1 and args.backend != "torch":
         print("(--trial-folds needs --backend torch: the fold-parallel trainer is PyTorch's)")
     elif args.trial_folds > 1:

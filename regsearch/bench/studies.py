@@ -9,7 +9,9 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
+from regsearch.bench.probes import epoch_gflop
 from regsearch.config import StudyConfig, TrainSettings
 from regsearch.data import Dataset
 
@@ -23,6 +25,37 @@ class StudyTiming:
     best_cv: float
     chosen: str
     test_accuracy: float
+    fold_gflop: float
+    """Arithmetic of every fold's training and validation passes (the MLP's matmuls)."""
+    fold_seconds: float
+    """Seconds spent training folds (the sum of the folds' recorded fit times)."""
+
+
+def fold_work(study: Any, ds: Dataset, folds: list[Any], hidden: tuple[int, ...]) -> float:
+    """GFLOP of the folds' training (6 flops per multiply-add and row: forward and backward)
+    and validation (2 per multiply-add) passes, from each fold's recorded epochs."""
+    from regsearch import records
+
+    total = 0.0
+    for trial in study.trials:
+        for i, (train, val) in enumerate(folds):
+            history = records.fold_value(trial.user_attrs, i, "history")
+            if not history:
+                continue
+            epochs = len(history["loss"])
+            per_row = epoch_gflop(1, ds.n_features, hidden, ds.n_classes)
+            total += epochs * per_row * (len(train) + len(val) / 3)
+    return total
+
+
+def fold_seconds(study: Any, n_folds: int) -> float:
+    from regsearch import records
+
+    return sum(
+        float(records.fold_value(t.user_attrs, i, "fit_time") or 0.0)
+        for t in study.trials
+        for i in range(n_folds)
+    )
 
 
 def compare_study_paths(
@@ -31,8 +64,10 @@ def compare_study_paths(
     """Run the study on each path (in a throwaway SQLite file) and time it."""
     from optuna.trial import TrialState
 
+    from regsearch.cv.folds import make_folds
     from regsearch.run import run_study
 
+    parts = make_folds(ds.y_train, folds, seed)
     paths = [
         ("sequential, median pruner", "median", 1),
         ("folds at once, no pruner", "none", 1),
@@ -68,6 +103,8 @@ def compare_study_paths(
                     float(result.chosen.cv_accuracy),
                     _penalty(result.chosen.penalty, result.chosen.l1, result.chosen.l2),
                     float(result.chosen.test_accuracy),
+                    fold_work(result.study, ds, parts, settings.hidden),
+                    fold_seconds(result.study, folds),
                 )
             )
     finally:
@@ -80,15 +117,18 @@ def _penalty(kind: str, l1: float, l2: float) -> str:
     return f"{kind} {' '.join(parts)}".strip()
 
 
-def print_study_paths(timings: list[StudyTiming]) -> str:
-    """The table, and a machine-readable line of each path's time over the first's."""
+def print_study_paths(timings: list[StudyTiming], peak_gflops: float) -> str:
+    """The table, and a machine-readable line of each path's time over the first's and the
+    fraction of the matmul peak its fold trainings reached."""
     lines = [
-        f"{'path':<32} {'wall s':>7} {'complete':>8} {'pruned':>6} {'best CV':>8} "
-        f"{'test':>7}  chosen"
+        f"{'path':<32} {'wall s':>7} {'folds s':>7} {'GFLOP':>7} {'% peak':>6} "
+        f"{'complete':>8} {'pruned':>6} {'best CV':>8} {'test':>7}  chosen"
     ]
     for t in timings:
+        rate = t.fold_gflop / t.fold_seconds if t.fold_seconds else 0.0
         lines.append(
-            f"{t.path:<32} {t.seconds:7.1f} {t.complete:8d} {t.pruned:6d} {t.best_cv:8.4f} "
+            f"{t.path:<32} {t.seconds:7.1f} {t.fold_seconds:7.1f} {t.fold_gflop:7.0f} "
+            f"{100 * rate / peak_gflops:6.0f} {t.complete:8d} {t.pruned:6d} {t.best_cv:8.4f} "
             f"{t.test_accuracy:7.4f}  {t.chosen}"
         )
     base = timings[0].seconds
@@ -97,5 +137,10 @@ def print_study_paths(timings: list[StudyTiming]) -> str:
         + ",".join(f"{t.seconds / base:.3f}" for t in timings)
         + " study_cv_deltas_pp="
         + ",".join(f"{100 * (t.best_cv - timings[0].best_cv):+.2f}" for t in timings)
+        + " study_peak_fractions="
+        + ",".join(
+            f"{t.fold_gflop / t.fold_seconds / peak_gflops if t.fold_seconds else 0:.3f}"
+            for t in timings
+        )
     )
     return "\n".join(lines)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import threading
 import time
 import warnings
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -83,6 +85,18 @@ class HeartbeatRDBStorage(RDBStorage):
     def _has_heartbeat(self, trial_id: int) -> bool:
         with _create_scoped_session(self.scoped_session) as session:
             return rdb_models.TrialHeartbeatModel.where_trial_id(trial_id, session) is not None
+
+    def set_trial_state_values(
+        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+    ) -> bool:
+        """Optuna's, one thread at a time in this process. A thread takes a waiting
+        (enqueued) trial by reading that it waits and then marking it running; SQLite does not
+        lock the row in between, so two of Optuna's threads (``n_jobs``, as ``--trial-batch``
+        uses) could both take the baseline and run it twice."""
+        with self._state_lock:
+            return super().set_trial_state_values(trial_id, state, values)
+
+    _state_lock = threading.Lock()
 
 
 _DRIVER_PACKAGES = {

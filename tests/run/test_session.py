@@ -344,3 +344,31 @@ def test_a_trial_batch_trains_several_trials_folds_as_one_population(config, tin
 def test_a_trial_batch_needs_the_folds_unpruned(config):
     with pytest.raises(ConfigError, match="trains the folds of several trials together"):
         dataclasses.replace(config, pruner="median", trial_batch=4)
+
+
+def test_ctrl_c_in_a_population_fails_its_trials_and_stops_the_study(config, tiny_dataset):
+    from regsearch import interrupt
+    from regsearch.observe import Quiet
+
+    class StopAfterFour(Quiet):
+        seen = 0
+
+        def on_trial(self, study, trial):
+            self.seen += 1
+            if self.seen == 4:
+                interrupt._requested.set()  # as the Ctrl-C handler does
+
+    batched = dataclasses.replace(config, pruner="none", trials=12, trial_batch=4)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_study(
+                batched, backend=FakeBackend(), dataset=tiny_dataset, observer=StopAfterFour()
+            )
+    finally:
+        interrupt._requested.clear()
+    study = optuna.load_study(study_name=config.name, storage=config.storage)
+    states = [t.state for t in study.trials]
+    assert states.count(TrialState.COMPLETE) >= 4 and len(states) <= 8
+    failed = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert failed and all("interrupted" in t.user_attrs["state_reason"] for t in failed)
+    assert sum(records.is_baseline(t) for t in study.trials) == 1

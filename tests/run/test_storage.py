@@ -61,3 +61,35 @@ def test_a_trial_killed_before_its_first_heartbeat_is_failed_after_the_grace_per
     states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
     assert states[orphan.number] == TrialState.FAIL
     assert states[beating.number] == states[recent.number] == TrialState.RUNNING
+
+
+def test_only_one_of_several_threads_takes_a_waiting_trial(tmp_path):
+    """Optuna's threads (n_jobs, as --trial-batch uses) take an enqueued trial by reading that
+    it waits, then marking it running; the storage makes that one step per process, so the
+    baseline is never run twice."""
+    import threading
+
+    import optuna
+    from optuna.trial import TrialState
+
+    storage = open_storage(f"sqlite:///{tmp_path}/race.db")
+    study = optuna.create_study(storage=storage, study_name="race")
+    for attempt in range(5):
+        study.enqueue_trial({})
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))[0]
+        barrier, taken = threading.Barrier(8), []
+
+        def take(
+            trial_id: int = waiting._trial_id,
+            barrier: threading.Barrier = barrier,
+            taken: list[bool] = taken,
+        ) -> None:
+            barrier.wait()
+            taken.append(storage.set_trial_state_values(trial_id, TrialState.RUNNING))
+
+        threads = [threading.Thread(target=take) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert taken.count(True) == 1, (attempt, taken)
