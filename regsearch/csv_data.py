@@ -10,6 +10,7 @@ an empty file is refused, naming the column and the line.
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -68,16 +69,7 @@ def load_csv(
         arrays["y_test"] = np.array([code[v] for v in labels_test.tolist()], dtype=np.int64)
     data = with_test_set(path.stem, arrays, path, test_size, seed, param("test_size"))
     identity = labels == list(range(len(labels)))
-    return Dataset(
-        data.name,
-        data.x_train,
-        data.y_train,
-        data.x_test,
-        data.y_test,
-        data.n_classes,
-        classes=None if identity else tuple(labels),
-        held_out=data.held_out,
-    )
+    return dataclasses.replace(data, classes=None if identity else tuple(labels))
 
 
 def _label_order(label: int | str) -> tuple[int, Any]:

@@ -18,8 +18,12 @@ scikit-learn does for zero, so that Keras' ``Normalization`` layer, which divide
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from regsearch.data import Dataset
 
 SCALINGS: tuple[str, ...] = ("auto", "standard", "minmax", "none")
 """``--scale`` choices; ``auto`` resolves per dataset (see :func:`resolve_scaling`)."""
@@ -68,21 +72,20 @@ def fit_scaling(method: str, x: np.ndarray) -> Scaling | None:
     return None if method == "none" else Scaling.fit(method, x)
 
 
-def resolve_scaling(
-    requested: str, kind: str, pixels: bool, value_range: tuple[float, float]
-) -> tuple[str, str]:
-    """The method ``requested`` stands for on a dataset, and why, as a sentence's end.
+def resolve_scaling(requested: str, dataset: Dataset) -> tuple[str, str]:
+    """The method ``requested`` stands for on ``dataset``, and why, as a sentence's end.
 
     ``auto`` is ``standard`` for tabular features; for images it is ``none`` when they are
     pixels (scaled by a fixed 1/255 when loaded) or values already in [0, 1], else ``standard``.
+    Only that last case reads the training values (a pass over all of them).
     """
-    low, high = value_range
     if requested != "auto":
         return requested, "as asked"
-    if kind == "features":
+    if dataset.kind == "features":
         return "standard", "the default for tabular features"
-    if pixels:
+    if dataset.pixels:
         return "none", "pixels, scaled by a fixed factor when loaded"
+    low, high = dataset.value_range()
     if low >= 0.0 and high <= 1.0:
         return "none", "images with values in [0, 1]"
     return "standard", f"images with values in [{low:g}, {high:g}], outside [0, 1]"

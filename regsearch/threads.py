@@ -38,12 +38,17 @@ def prepare_openmp() -> None:
         os.environ.setdefault(WAIT_POLICY, PASSIVE)
 
 
+def share_of_cores(workers: int) -> int:
+    """The cores divided among ``workers`` processes, at least one each."""
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def default_threads(workers: int = 1) -> int | None:
     """Threads per process: the framework's own default (``None``) for one process, else a
     share of the cores per worker, so that workers do not fight over them."""
     if workers == 1:
         return None
-    return max(1, (os.cpu_count() or 1) // workers)
+    return share_of_cores(workers)
 
 
 def describe_waiting(framework: str) -> str:

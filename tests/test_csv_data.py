@@ -9,7 +9,7 @@ import pytest
 
 from regsearch.config import StudyConfig
 from regsearch.csv_data import load_csv
-from regsearch.data import DataError, load_dataset, load_npz
+from regsearch.data import DataError, Dataset, load_dataset, load_npz
 from regsearch.errors import ConfigError
 from regsearch.options import flag
 from regsearch.scaling import Scaling, fit_scaling, resolve_scaling
@@ -155,7 +155,11 @@ def test_scaling_is_scikit_learns_and_constant_features_keep_a_unit_scale():
 def test_auto_scaling_is_standard_for_features_and_none_for_pixels(
     requested, kind, pixels, values, resolved
 ):
-    assert resolve_scaling(requested, kind, pixels, values)[0] == resolved
+    shape = (2, 3) if kind == "features" else (2, 2, 2, 1)
+    x = np.linspace(*values, num=int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    data = Dataset("d", x, np.array([0, 1]), x, np.array([0, 1]), 2, pixels=pixels)
+    assert data.kind == kind and data.value_range() == values
+    assert resolve_scaling(requested, data)[0] == resolved
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ def fold_work(study: Any, ds: Dataset, folds: list[Any], hidden: tuple[int, ...]
     and validation (2 per multiply-add) passes, from each fold's recorded epochs."""
     from regsearch import records
 
+    per_row = epoch_gflop(1, ds.n_features, hidden, ds.n_classes)
     total = 0.0
     for trial in study.trials:
         for i, (train, val) in enumerate(folds):
@@ -43,7 +44,6 @@ def fold_work(study: Any, ds: Dataset, folds: list[Any], hidden: tuple[int, ...]
             if not history:
                 continue
             epochs = len(history["loss"])
-            per_row = epoch_gflop(1, ds.n_features, hidden, ds.n_classes)
             total += epochs * per_row * (len(train) + len(val) / 3)
     return total
 

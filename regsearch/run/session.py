@@ -87,9 +87,7 @@ class StudySession:
                 seed=config.seed,
             )
         log(f"Data: {dataset.describe()}.")
-        scaling, why = resolve_scaling(
-            config.scale, dataset.kind, dataset.pixels, dataset.value_range()
-        )
+        scaling, why = resolve_scaling(config.scale, dataset)
         log(describe_scaling(scaling, why))
         folds = make_folds(dataset.y_train, config.folds, config.seed)
         if backend is None:

@@ -18,7 +18,7 @@ from regsearch import interrupt
 from regsearch.config import StudyConfig
 from regsearch.errors import RegsearchError, WorkerFailed
 from regsearch.run.storage import redact_url
-from regsearch.threads import PASSIVE, WAIT_POLICY
+from regsearch.threads import PASSIVE, WAIT_POLICY, share_of_cores
 
 EXIT_INTERRUPTED = 130
 
@@ -27,7 +27,7 @@ def thread_settings(workers: int, threads: int | None = None) -> dict[str, str]:
     """``threads``, or one share of the cores per worker, as read by PyTorch (OpenMP) and
     TensorFlow at start-up, so N workers do not fight over the same cores; OpenMP threads
     sleep while they wait (see :mod:`regsearch.threads`)."""
-    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    threads = threads or share_of_cores(workers)
     return {
         "OMP_NUM_THREADS": str(threads),
         "MKL_NUM_THREADS": str(threads),
