@@ -7,7 +7,7 @@ A backend only trains and predicts; it never touches the Optuna trial. Metrics a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,6 +30,12 @@ Fold = tuple[np.ndarray, np.ndarray]
 
 EpochHook = Callable[[int], None]
 """Called with each epoch's number (1-based) as it begins, to show progress."""
+
+GroupJudge = Callable[[int, list[float]], bool]
+"""Told after each epoch of a population, for one group (a trial's folds): the epoch's number
+and each of the group's models' score if training ended now (its validation accuracy at its
+best epoch so far, the weights early stopping would restore); ``True`` stops the group's
+models (its trial is pruned), so they cost nothing more."""
 
 
 @dataclass
@@ -75,11 +81,18 @@ class FoldParallel(Protocol):
     several trials) as one batched computation."""
 
     def fit_many(
-        self, jobs: Sequence[Job], epochs: int, on_epoch: EpochHook | None = None
+        self,
+        jobs: Sequence[Job],
+        epochs: int,
+        on_epoch: EpochHook | None = None,
+        judges: Mapping[int, GroupJudge] | None = None,
     ) -> list[Fit]:
         """One :class:`Fit` per job, each exactly as :meth:`Trainer.fit` with its rows,
         penalty and seed would give it (up to float rounding): same initial weights, same
-        batch order, its own penalty, early stopping and divergence."""
+        batch order, its own penalty, early stopping and divergence.
+
+        ``judges[g]``, where given, is asked after every epoch whether group ``g`` goes on;
+        a group it stops keeps the fits it had (the best epoch's weights so far)."""
         ...
 
     def fit_folds(
@@ -93,6 +106,30 @@ class FoldParallel(Protocol):
         """:meth:`fit_many` of one trial's folds: one :class:`Fit` per fold, with ``penalty``
         and its seed; a diverging fold stops the folds after it."""
         ...
+
+
+class FoldsAsJobs:
+    """``fit_folds`` as the ``fit_many`` of one trial's folds, for batched paths."""
+
+    def fit_many(
+        self,
+        jobs: Sequence[Job],
+        epochs: int,
+        on_epoch: EpochHook | None = None,
+        judges: Mapping[int, GroupJudge] | None = None,
+    ) -> list[Fit]:
+        raise NotImplementedError
+
+    def fit_folds(
+        self,
+        folds: Sequence[Fold],
+        penalty: Penalty,
+        epochs: int,
+        seeds: Sequence[int],
+        on_epoch: EpochHook | None = None,
+    ) -> list[Fit]:
+        jobs = [Job(tr, va, penalty, seed) for (tr, va), seed in zip(folds, seeds, strict=True)]
+        return self.fit_many(jobs, epochs, on_epoch)
 
 
 class Trainer(Protocol):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from regsearch import interrupt
-from regsearch.backends.base import EpochHook, Fit, Trainer
+from regsearch.backends.base import EpochHook, Fit, GroupJudge, Job, Trainer
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty
 
@@ -70,6 +70,12 @@ class FitProgress:
             self.fit.best_epoch = epoch
         return False
 
+    def score_if_stopped(self) -> float:
+        """The validation accuracy of the weights early stopping would restore now (the best
+        epoch's so far): the fold's score if training ended here."""
+        best = self.stopping.best_epoch
+        return self.fit.history["val_accuracy"][best - 1] if best else math.nan
+
     def scored(
         self, epoch: int, val_loss: float, val_acc: float, snapshot: Callable[[], Any]
     ) -> bool:
@@ -82,6 +88,53 @@ class FitProgress:
         stop = self.stopping.update(epoch, val_loss, snapshot)
         self.fit.best_epoch = self.stopping.best_epoch
         return stop
+
+
+class PopulationProgress:
+    """The :class:`FitProgress` of each job of a population trained at once, which jobs still
+    train, and the stops that spread: a diverging job stops the later jobs of its group (its
+    trial is pruned at it), and a judge may stop a whole group after any epoch."""
+
+    def __init__(self, jobs: Sequence[Job], patience: int):
+        self.jobs = jobs
+        self.fits = [FitProgress(patience, validated=True) for _ in jobs]
+        self.active = [True] * len(jobs)
+
+    def trained(self, i: int, epoch: int, loss: float, acc: float, penalty: float) -> bool:
+        """Record job ``i``'s training pass; ``False`` when it diverged (it stops)."""
+        if self.fits[i].trained(epoch, loss, acc, penalty):
+            self._stop_group_from(i)
+            return False
+        return True
+
+    def scored(
+        self, i: int, epoch: int, val_loss: float, val_acc: float, snapshot: Callable[[], Any]
+    ) -> None:
+        """Record job ``i``'s validation scores (it stops on divergence or no progress)."""
+        if self.fits[i].scored(epoch, val_loss, val_acc, snapshot):
+            self.active[i] = False
+            if self.fits[i].fit.diverged is not None:
+                self._stop_group_from(i)
+
+    def judge(self, epoch: int, judges: Mapping[int, GroupJudge] | None) -> None:
+        """Ask each group's judge (see :data:`GroupJudge`) whether its jobs go on."""
+        for group, judge in (judges or {}).items():
+            members = [i for i, job in enumerate(self.jobs) if job.group == group]
+            if any(self.active[i] for i in members) and judge(
+                epoch, [self.fits[i].score_if_stopped() for i in members]
+            ):
+                for i in members:
+                    self.active[i] = False
+
+    def stopped_without_best(self, among: Sequence[int]) -> list[int]:
+        """The jobs of ``among`` that stopped before any best epoch (diverged in their first,
+        or their group's did): their weights now are what their fits return."""
+        return [i for i in among if not self.active[i] and self.fits[i].stopping.best is None]
+
+    def _stop_group_from(self, i: int) -> None:
+        for j in range(i, len(self.jobs)):
+            if self.jobs[j].group == self.jobs[i].group:
+                self.active[j] = False
 
 
 def train_epochs(

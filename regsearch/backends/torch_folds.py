@@ -20,7 +20,7 @@ import copy
 import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,11 +30,10 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.nn import functional as F
 
 from regsearch import interrupt
-from regsearch.backends.base import EpochHook, Fit, Fold, FoldParallel, Job
-from regsearch.backends.loop import FitProgress, validation_scores
+from regsearch.backends.base import EpochHook, Fit, FoldParallel, FoldsAsJobs, GroupJudge, Job
+from regsearch.backends.loop import PopulationProgress, validation_scores
 from regsearch.backends.torch import adam, as_logits, population_penalty
 from regsearch.backends.torch_model import penalized_parameters
-from regsearch.penalty import Penalty
 
 if TYPE_CHECKING:
     from regsearch.backends.torch import TorchTrainer
@@ -69,25 +68,18 @@ def fold_parallel_for(trainer: TorchTrainer) -> tuple[FoldParallel | None, str]:
     return VmappedFolds(trainer), "folds train at once (torch.func.vmap over the k models)"
 
 
-class VmappedFolds:
+class VmappedFolds(FoldsAsJobs):
     """:class:`~regsearch.backends.base.FoldParallel` for any deterministic PyTorch model."""
 
     def __init__(self, trainer: TorchTrainer):
         self.trainer = trainer
 
-    def fit_folds(
-        self,
-        folds: Sequence[Fold],
-        penalty: Penalty,
-        epochs: int,
-        seeds: Sequence[int],
-        on_epoch: EpochHook | None = None,
-    ) -> list[Fit]:
-        jobs = [Job(tr, va, penalty, seed) for (tr, va), seed in zip(folds, seeds, strict=True)]
-        return self.fit_many(jobs, epochs, on_epoch)
-
     def fit_many(
-        self, jobs: Sequence[Job], epochs: int, on_epoch: EpochHook | None = None
+        self,
+        jobs: Sequence[Job],
+        epochs: int,
+        on_epoch: EpochHook | None = None,
+        judges: Mapping[int, GroupJudge] | None = None,
     ) -> list[Fit]:
         """Train one model per job at once: the folds of a trial, or of several trials.
 
@@ -101,66 +93,47 @@ class VmappedFolds:
         only real rows), and a model without rows left gets a zero gradient (Adam's moments
         still move: the one difference from training alone). A diverging model stops itself
         and the later jobs of its group (its trial is pruned at it); its NaNs stay in its own
-        slice. Models that stopped early keep training in the batch until all have stopped,
-        which changes nothing: their best epoch's weights are what is returned.
+        slice. ``judges`` may stop whole groups after any epoch (see :data:`GroupJudge`).
+
+        A model that stopped (early stopping, divergence, its group judged) leaves the stack
+        at the end of that epoch, with its optimizer state: the models still training are
+        sliced out, so a stopped model costs nothing more.
         """
         trainer = self.trainer
         k, batch, n_classes = len(jobs), trainer.settings.batch_size, trainer.n_classes
         starts = [trainer.new_model(job.seed, job.train_idx).train() for job in jobs]
         template = copy.deepcopy(starts[0])
-        params, buffers = stack_module_state(starts)
-        del starts
-        trained = [p for p in params.values() if p.requires_grad]
-        penalized = [params[name] for name, _ in penalized_parameters(template)]
-        optimizer = adam(trained, trainer.settings.lr)
         device = trainer.torch_device
-        l1, l2 = (
-            torch.tensor(values, dtype=torch.float32, device=device) if any(values) else None
-            for values in (
-                [job.penalty.l1 for job in jobs],
-                [job.penalty.l2 for job in jobs],
-            )
-        )
-
-        def penalties() -> torch.Tensor:
-            return population_penalty(penalized, l1, l2)
+        stack = _Stack(template, starts, jobs, trainer.settings.lr, device)
+        del starts
 
         def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], x: torch.Tensor) -> Any:
             return functional_call(template, (p, b), (x,))
 
         batched = vmap(call)
-
-        def job_model(i: int) -> nn.Module:
-            model = copy.deepcopy(template)
-            with torch.no_grad():
-                state = {n: t[i] for n, t in (*params.items(), *buffers.items())}
-                model.load_state_dict(state)
-            return model
-
         generators = [torch.Generator().manual_seed(job.seed) for job in jobs]  # as in fit
         rows = [torch.from_numpy(np.asarray(job.train_idx, dtype=np.int64)) for job in jobs]
-        sizes = torch.tensor([len(r) for r in rows], dtype=torch.float64, device=device)
-        steps = math.ceil(max(len(r) for r in rows) / batch)
-        progress = [FitProgress(trainer.settings.patience, validated=True) for _ in jobs]
-        active = [True] * k
-
-        def stop_group_from(i: int) -> None:
-            """Job ``i`` diverged: it and the later jobs of its group stop."""
-            for j in range(i, k):
-                if jobs[j].group == jobs[i].group:
-                    active[j] = False
+        progress = PopulationProgress(jobs, trainer.settings.patience)
+        last: dict[int, nn.Module] = {}
 
         start = time.perf_counter()
         for epoch in range(1, epochs + 1):
             interrupt.check()
             if on_epoch is not None:
                 on_epoch(epoch)
+            live = stack.live
+            # Only the models still training draw their epoch's order, as each would alone.
             orders = [
-                r[torch.randperm(len(r), generator=g)].to(device)
-                for r, g in zip(rows, generators, strict=True)
+                rows[i][torch.randperm(len(rows[i]), generator=generators[i])].to(device)
+                for i in live
             ]
-            loss_sum = torch.zeros(k, dtype=torch.float64, device=device)
-            correct = torch.zeros(k, dtype=torch.int64, device=device)
+            counts_of = torch.tensor([len(rows[i]) for i in live], dtype=torch.float64)
+            sizes = counts_of.to(device)
+            m = len(live)
+            steps = math.ceil(max(len(rows[i]) for i in live) / batch)
+            loss_sum = torch.zeros(m, dtype=torch.float64, device=device)
+            correct = torch.zeros(m, dtype=torch.int64, device=device)
+            params, buffers = stack.params, stack.buffers
             for step in range(steps):
                 parts = [order[step * batch : (step + 1) * batch] for order in orders]
                 counts = [len(p) for p in parts]
@@ -169,27 +142,27 @@ class VmappedFolds:
                     logits = as_logits(batched(params, buffers, xb), trainer.outputs)
                     ce = F.cross_entropy(
                         logits.reshape(-1, n_classes), yb.reshape(-1), reduction="none"
-                    ).view(k, -1)
+                    ).view(m, -1)
                     mean_ce = ce.mean(1)
                     hits = (logits.detach().argmax(2) == yb).sum(1)
                 else:  # ragged last step: model by model, each on its real rows only
                     losses, found = [], []
-                    for i, part in enumerate(parts):
+                    for p, part in enumerate(parts):
                         if not len(part):
                             losses.append(torch.zeros((), device=device))
                             found.append(torch.zeros((), dtype=torch.int64, device=device))
                             continue
-                        own = {n: t[i] for n, t in params.items()}
-                        own_buffers = {n: t[i] for n, t in buffers.items()}
+                        own = {n: t[p] for n, t in params.items()}
+                        own_buffers = {n: t[p] for n, t in buffers.items()}
                         out = functional_call(template, (own, own_buffers), (trainer.x[part],))
-                        logit_i = as_logits(out, trainer.outputs)
-                        losses.append(F.cross_entropy(logit_i, trainer.y[part]))
-                        found.append((logit_i.detach().argmax(1) == trainer.y[part]).sum())
+                        logit_p = as_logits(out, trainer.outputs)
+                        losses.append(F.cross_entropy(logit_p, trainer.y[part]))
+                        found.append((logit_p.detach().argmax(1) == trainer.y[part]).sum())
                     mean_ce, hits = torch.stack(losses), torch.stack(found)
-                model_loss = mean_ce + penalties()
-                optimizer.zero_grad(set_to_none=True)
+                model_loss = mean_ce + stack.penalties()
+                stack.optimizer.zero_grad(set_to_none=True)
                 model_loss.sum().backward()
-                optimizer.step()
+                stack.optimizer.step()
                 loss_sum += model_loss.detach().double() * torch.tensor(
                     counts, dtype=torch.float64, device=device
                 )
@@ -197,29 +170,105 @@ class VmappedFolds:
             train_loss = (loss_sum / sizes).tolist()
             train_acc = (correct.double() / sizes).tolist()
             with torch.no_grad():
-                penalty_now = penalties().tolist()
-            for i, job in enumerate(jobs):
-                if not active[i]:
+                penalty_now = stack.penalties().tolist()
+            for p, i in enumerate(live):
+                if not progress.active[i] or not progress.trained(
+                    i, epoch, train_loss[p], train_acc[p], penalty_now[p]
+                ):
                     continue
-                if progress[i].trained(epoch, train_loss[i], train_acc[i], penalty_now[i]):
-                    stop_group_from(i)
-                    continue
-                model = job_model(i)
-                val_x, val_y = trainer.x_np[job.val_idx], trainer.y_np[job.val_idx]
-                val_loss, val_acc = validation_scores(trainer, model, val_x, val_y, job.penalty)
+                model = stack.model(p)
+                val_x, val_y = trainer.x_np[jobs[i].val_idx], trainer.y_np[jobs[i].val_idx]
+                val_loss, val_acc = validation_scores(trainer, model, val_x, val_y, jobs[i].penalty)
                 # ``model`` is a fresh copy of job i's weights: it is the snapshot itself.
-                if progress[i].scored(epoch, val_loss, val_acc, functools.partial(_same, model)):
-                    active[i] = False
-                    if progress[i].fit.diverged is not None:
-                        stop_group_from(i)
-            if not any(active):
+                progress.scored(i, epoch, val_loss, val_acc, functools.partial(_same, model))
+            progress.judge(epoch, judges)
+            for i in progress.stopped_without_best(live):
+                last[i] = stack.model(live.index(i))
+            if not any(progress.active):
                 break
+            stack.keep([p for p, i in enumerate(live) if progress.active[i]])
         elapsed = (time.perf_counter() - start) / k
         fits = []
-        for i, job_progress in enumerate(progress):
+        for i, job_progress in enumerate(progress.fits):
             fit = job_progress.fit
             best = job_progress.stopping.best
-            fit.model = best if best is not None else job_model(i)
+            if best is None:
+                best = last[i] if i in last else stack.model(stack.live.index(i))
+            fit.model = best
             fit.fit_time = elapsed  # the batched time, shared equally
             fits.append(fit)
         return fits
+
+
+class _Stack:
+    """The stacked parameters, buffers, penalties and Adam state of the models still
+    training (``live``: their job indices, in stack order)."""
+
+    def __init__(
+        self,
+        template: nn.Module,
+        models: list[nn.Module],
+        jobs: Sequence[Job],
+        lr: float,
+        device: torch.device,
+    ):
+        self.template = template
+        self.lr = lr
+        self.live = list(range(len(models)))
+        self.params, self.buffers = stack_module_state(models)
+        self._penalized_names = [name for name, _ in penalized_parameters(template)]
+        self._strengths = [
+            torch.tensor(values, dtype=torch.float32, device=device) if any(values) else None
+            for values in ([job.penalty.l1 for job in jobs], [job.penalty.l2 for job in jobs])
+        ]
+        self.optimizer = adam(self._trained(), lr)
+
+    def _trained(self) -> list[torch.Tensor]:
+        return [p for p in self.params.values() if p.requires_grad]
+
+    def penalties(self) -> torch.Tensor:
+        l1, l2 = self._strengths
+        return population_penalty([self.params[n] for n in self._penalized_names], l1, l2)
+
+    def model(self, position: int) -> nn.Module:
+        """A standalone copy of the model at ``position`` of the stack."""
+        model = copy.deepcopy(self.template)
+        with torch.no_grad():
+            state = {n: t[position] for n, t in (*self.params.items(), *self.buffers.items())}
+            model.load_state_dict(state)
+        return model
+
+    def keep(self, positions: list[int]) -> None:
+        """Keep only the models at ``positions`` (no-op when that is all of them): new
+        leaf tensors sliced from the old, Adam's moments and step count sliced alike."""
+        if len(positions) == len(self.live):
+            return
+        index = torch.tensor(positions, dtype=torch.long, device=self._device())
+        old_state = self.optimizer.state
+        sliced: dict[torch.Tensor, dict[str, Any]] = {}
+        params: dict[str, torch.Tensor] = {}
+        for name, old in self.params.items():
+            new = old.detach().index_select(0, index).requires_grad_(old.requires_grad)
+            params[name] = new
+            if old in old_state:
+                sliced[new] = {
+                    key: _slice(value, index, len(self.live))
+                    for key, value in old_state[old].items()
+                }
+        self.params = params
+        self.buffers = {n: t.index_select(0, index) for n, t in self.buffers.items()}
+        self._strengths = [None if s is None else s.index_select(0, index) for s in self._strengths]
+        self.live = [self.live[p] for p in positions]
+        self.optimizer = adam(self._trained(), self.lr)
+        self.optimizer.state.update(sliced)
+
+    def _device(self) -> torch.device:
+        return next(iter(self.params.values())).device
+
+
+def _slice(value: Any, index: torch.Tensor, models: int) -> Any:
+    """An optimizer state entry for the kept models: per-model tensors sliced, the rest (the
+    shared step count) copied."""
+    if isinstance(value, torch.Tensor) and value.ndim and value.shape[0] == models:
+        return value.index_select(0, index)
+    return value.clone() if isinstance(value, torch.Tensor) else value

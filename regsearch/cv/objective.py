@@ -8,6 +8,7 @@ of training (one at a time, or all at once), reporting and pruning follow the st
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -91,7 +92,7 @@ class CrossValidationObjective:
         k = len(self.folds)
         reusable = self._folds_of_killed_trial(trial)
         batched = self._train_folds_at_once(
-            trial.number, [i for i in range(k) if i not in reusable], penalty
+            trial, [i for i in range(k) if i not in reusable], penalty
         )
         for i, (train_idx, val_idx) in enumerate(self.folds):
             self._where = f"in fold {i}"
@@ -100,7 +101,8 @@ class CrossValidationObjective:
                 # and seed train the same model, so its stored record stands.
                 scores.append(float(records.fold_value(trial.user_attrs, i, "test_accuracy")))
                 fit_times.append(float(records.fold_value(trial.user_attrs, i, "fit_time") or 0))
-                trial.report(self.policy.reported(scores), i)
+                if self.policy.judges_folds:
+                    trial.report(self.policy.reported(scores), i)
                 continue
             fit = batched.get(i) or self.trainer.fit(
                 train_idx,
@@ -121,6 +123,8 @@ class CrossValidationObjective:
             score, fit_time = self._record_fold(trial, i, fit, val_idx)
             scores.append(score)
             fit_times.append(fit_time)
+            if not self.policy.judges_folds:
+                continue
             trial.report(self.policy.reported(scores), step=i)
             if i + 1 < k and trial.should_prune():
                 self._prune(
@@ -197,11 +201,12 @@ class CrossValidationObjective:
         raise optuna.TrialPruned(reason)
 
     def _train_folds_at_once(
-        self, trial_number: int, folds: list[int], penalty: Penalty
+        self, trial: optuna.Trial, folds: list[int], penalty: Penalty
     ) -> dict[int, Fit]:
         """Train ``folds`` as one batched computation where the policy allows it (nothing is
         pruned between folds) and the trainer can, together with the other trials of its
-        population if there is one; else nothing here (one by one later)."""
+        population if there is one; else nothing here (one by one later). With the
+        ``epochs`` pruner, the trial is judged after each epoch and pruned here."""
         batched = self.trainer.fold_parallel
         if batched is None or not self.policy.folds_at_once or not folds:
             return {}
@@ -211,12 +216,18 @@ class CrossValidationObjective:
         jobs = [
             Job(*self.folds[i], penalty=penalty, seed=fold_seed(self.config.seed, i)) for i in folds
         ]
-        hook = self._epoch_hook(trial_number, None)
+        hook = self._epoch_hook(trial.number, None)
+        judge = EpochJudge(trial, self.config.train.epochs) if self.policy.judges_epochs else None
         if self.population is not None:
             self._where = "while training its folds with other trials' at once"
-            fits = self.population.fit(jobs, hook)
+            fits = self.population.fit(jobs, hook, judge)
         else:
-            fits = batched.fit_many(jobs, self.config.train.epochs, hook)
+            judges = None if judge is None else {0: judge}
+            fits = batched.fit_many(jobs, self.config.train.epochs, hook, judges)
+        # A diverged fold is the better reason: the loop below prunes at it.
+        diverged = any(fit.diverged is not None for fit in fits)
+        if judge is not None and judge.stopped_at is not None and not diverged:
+            self._prune(trial, judge.reason(len(folds)))
         return dict(zip(folds, fits, strict=True))
 
     def _folds_of_killed_trial(self, trial: optuna.Trial) -> list[int]:
@@ -234,3 +245,32 @@ class CrossValidationObjective:
         folds = [i for i in range(len(self.folds)) if records.has_fold(frozen.user_attrs, i)]
         trial.set_user_attr(records.REUSED_FOLDS, folds)
         return folds
+
+
+class EpochJudge:
+    """The ``epochs`` pruner's view of one trial whose folds train at once: after each epoch
+    it reports the mean of the folds' scores if training ended there (``step=epoch``) and
+    asks Optuna's pruner whether to go on (never after the last epoch, which ends anyway)."""
+
+    def __init__(self, trial: optuna.Trial, epochs: int):
+        self.trial = trial
+        self.epochs = epochs
+        self.stopped_at: int | None = None
+        self.mean = math.nan
+
+    def __call__(self, epoch: int, scores: list[float]) -> bool:
+        self.mean = float(np.mean(scores))
+        if not math.isfinite(self.mean):
+            return False  # a diverged fold prunes the trial by itself
+        self.trial.report(self.mean, step=epoch)
+        if epoch < self.epochs and self.trial.should_prune():
+            self.stopped_at = epoch
+            return True
+        return False
+
+    def reason(self, n_folds: int) -> str:
+        return (
+            f"pruned after epoch {self.stopped_at} of {self.epochs} by the epochs pruner: "
+            f"the mean score of its {n_folds} folds, {self.mean:.4f}, is below the finished "
+            "trials' median at that epoch"
+        )

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from regsearch.backends.base import EpochHook, Fit, FoldParallel, Job
+from regsearch.backends.base import EpochHook, Fit, FoldParallel, GroupJudge, Job
 
 GATHER_TIMEOUT_S = 2.0
 
@@ -29,6 +29,7 @@ GATHER_TIMEOUT_S = 2.0
 class _Request:
     jobs: Sequence[Job]
     on_epoch: EpochHook | None
+    judge: GroupJudge | None
     fits: list[Fit] | None = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -69,9 +70,15 @@ class Population:
                 self._changed = time.monotonic()
                 self._cond.notify_all()
 
-    def fit(self, jobs: Sequence[Job], on_epoch: EpochHook | None = None) -> list[Fit]:
-        """The fits of one trial's ``jobs`` (its folds), trained with the other trials'."""
-        request = _Request(jobs, on_epoch)
+    def fit(
+        self,
+        jobs: Sequence[Job],
+        on_epoch: EpochHook | None = None,
+        judge: GroupJudge | None = None,
+    ) -> list[Fit]:
+        """The fits of one trial's ``jobs`` (its folds), trained with the other trials';
+        ``judge`` may stop them after any epoch (it is called from the training thread)."""
+        request = _Request(jobs, on_epoch, judge)
         batch: list[_Request] = []
         with self._cond:
             self._waiting.append(request)
@@ -109,13 +116,16 @@ class Population:
             for job in request.jobs
         ]
         hooks = [r.on_epoch for r in batch if r.on_epoch is not None]
+        judges = {g: r.judge for g, r in enumerate(batch) if r.judge is not None}
 
         def on_epoch(epoch: int) -> None:
             for hook in hooks:
                 hook(epoch)
 
         try:
-            fits = self.parallel.fit_many(jobs, self.epochs, on_epoch if hooks else None)
+            fits = self.parallel.fit_many(
+                jobs, self.epochs, on_epoch if hooks else None, judges or None
+            )
         except BaseException as exc:  # Ctrl-C included: every trial of the batch hears it
             for request in batch:
                 request.error = exc
