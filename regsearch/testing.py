@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from regsearch.backends.base import (
     EpochHook,
     Fit,
     FoldParallel,
+    FoldsAsJobs,
+    GroupJudge,
     Job,
     ModelFactory,
     Trainer,
@@ -65,7 +67,7 @@ class Call:
 
 
 @dataclass
-class FakeTrainer:
+class FakeTrainer(FoldsAsJobs):
     x: np.ndarray
     y: np.ndarray
     n_classes: int
@@ -78,6 +80,7 @@ class FakeTrainer:
     calls: list[Call] = field(default_factory=list)
     batched_calls: int = 0
     population_sizes: list[int] = field(default_factory=list)
+    judged: list[int] = field(default_factory=list)
 
     @property
     def fold_parallel(self) -> FoldParallel | None:
@@ -146,26 +149,25 @@ class FakeTrainer:
         penalty_term = penalty.value([w[:-1]])
         history = {"loss": losses, "accuracy": [0.5] * epochs, "penalty": [penalty_term] * epochs}
         if val_idx is not None:
-            history.update(val_loss=losses, val_accuracy=[0.5] * epochs)
+            # Every epoch scores what the fit returns: what a pruner judges is the final score.
+            scores = self.predict_logits(w, self.x[val_idx]).argmax(1) == self.y[val_idx]
+            history.update(val_loss=losses, val_accuracy=[float(np.mean(scores))] * epochs)
         return Fit(model=w, history=history, best_epoch=best, fit_time=0.01)
 
-    def fit_folds(
+    def fit_many(
         self,
-        folds: Any,
-        penalty: Penalty,
+        jobs: Any,
         epochs: int,
-        seeds: Any,
         on_epoch: EpochHook | None = None,
+        judges: Mapping[int, GroupJudge] | None = None,
     ) -> list[Fit]:
-        """The batched path's contract, computed fold by fold; counted in ``batched_calls``."""
-        jobs = [Job(tr, va, penalty, seed) for (tr, va), seed in zip(folds, seeds, strict=True)]
-        return self.fit_many(jobs, epochs, on_epoch)
-
-    def fit_many(self, jobs: Any, epochs: int, on_epoch: EpochHook | None = None) -> list[Fit]:
-        """The population's contract, computed job by job; counted in ``batched_calls``
+        """The population's contract, computed job by job (``fit_folds`` too); counted in
+        ``batched_calls``
         (one per call) and ``population_sizes``. A diverging job stops the later jobs of its
         group, which are not trained: their fits hold no model and say so in ``diverged``
-        (the objective prunes the trial at the first diverged fold and never reads them)."""
+        (the objective prunes the trial at the first diverged fold and never reads them).
+        ``judges`` hear each epoch's scores (the fits' constant ``val_accuracy``) after the
+        training; the epoch at which one stopped its group is appended to ``judged``."""
         self.batched_calls += 1
         self.population_sizes.append(len(jobs))
         if on_epoch is not None:
@@ -181,6 +183,14 @@ class FakeTrainer:
             if fit.diverged is not None:
                 stopped.add(job.group)
             fits.append(fit)
+        for epoch in range(1, epochs + 1):
+            for group, judge in (judges or {}).items():
+                if group in stopped:
+                    continue
+                members = [f for f, job in zip(fits, jobs, strict=True) if job.group == group]
+                if judge(epoch, [f.history["val_accuracy"][epoch - 1] for f in members]):
+                    stopped.add(group)
+                    self.judged.append(epoch)
         return fits
 
     def predict_logits(self, model: Any, x: np.ndarray) -> np.ndarray:
@@ -335,9 +345,10 @@ def check_fold_parallel_matches_one_by_one(
     order = np.random.default_rng(0).permutation(300)
     folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
     penalty = Penalty(l1=1e-4, l2=1e-3)
-    alone = [trainer.fit(tr, va, penalty, 6, seed) for seed, (tr, va) in enumerate(folds)]
     batched = trainer.fold_parallel.fit_folds(folds, penalty, 6, seeds=[0, 1, 2])
-    for one, many, (_, va) in zip(alone, batched, folds, strict=True):
+    for seed, (many, (tr, va)) in enumerate(zip(batched, folds, strict=True)):
+        # Compared at once: a trainer may hand every ``fit`` the same model object.
+        one = trainer.fit(tr, va, penalty, 6, seed)
         assert many.diverged is None
         assert set(many.history) == set(one.history)
         _assert_same_fit(trainer, many, one, data.x_train[va])
@@ -393,6 +404,27 @@ def check_population_matches_one_by_one(
         alone = trainer.fit(job.train_idx, job.val_idx, job.penalty, 4, job.seed)
         assert fit.diverged is None, (job.penalty, fit)
         _assert_same_fit(trainer, fit, alone, data.x_train[job.val_idx])
+    # A judge stops trial 1 after epoch 2: its models leave the stack, the others train on
+    # unchanged, and its fits are those of 2 epochs alone.
+    told: dict[int, list[tuple[int, list[float]]]] = {0: [], 1: []}
+
+    def judge(group: int) -> GroupJudge:
+        def decide(epoch: int, scores: list[float]) -> bool:
+            told[group].append((epoch, scores))
+            return group == 1 and epoch == 2
+
+        return decide
+
+    judged = trainer.fold_parallel.fit_many(jobs, 4, judges={0: judge(0), 1: judge(1)})
+    assert [epoch for epoch, _ in told[1]] == [1, 2]
+    assert told[0] and all(len(scores) == len(folds) for _, scores in told[0])
+    for job, fit in zip(jobs, judged, strict=True):
+        epochs = 2 if job.group == 1 else 4
+        alone = trainer.fit(job.train_idx, job.val_idx, job.penalty, epochs, job.seed)
+        _assert_same_fit(trainer, fit, alone, data.x_train[job.val_idx])
+        if job.group == 0:  # told each epoch the accuracy of the best epoch so far
+            best = alone.history["val_accuracy"][alone.best_epoch - 1]
+            assert abs(told[0][-1][1][job.seed] - best) <= 1e-4
     exploding = [Job(*folds[0], Penalty(l2=1e38), seed=0, group=0)] + [
         Job(tr, va, Penalty(l2=1e-3), seed=i, group=1) for i, (tr, va) in enumerate(folds)
     ]

@@ -21,6 +21,7 @@ from regsearch.backends.keras_model import (
     with_keras_penalty,
 )
 from regsearch.backends.keras_runtime import keras, tf
+from regsearch.backends.keras_towers import towers_for
 from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
 from regsearch.errors import BackendUnavailable, param
@@ -83,8 +84,8 @@ class KerasTrainer:
     function alive (memory grew with every trial, even after ``clear_session``).
     """
 
-    fold_parallel: FoldParallel | None = None
-    fold_parallel_reason = "folds train one at a time (the tf backend has no batched path)"
+    fold_parallel: FoldParallel | None
+    fold_parallel_reason: str
 
     def __init__(
         self,
@@ -128,6 +129,7 @@ class KerasTrainer:
             from_logits=self.outputs == "logits"
         )
         self._run_epoch = self._epoch_function()
+        self.fold_parallel, self.fold_parallel_reason = towers_for(self)
 
     def new_model(self) -> keras.Model:
         """A fresh model of the factory, from Keras' current random state."""

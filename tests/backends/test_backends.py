@@ -37,9 +37,41 @@ def test_backend_contract(name, check):
     check(get_backend(name), None)
 
 
-def test_the_torch_mlp_trains_its_folds_at_once_and_keras_one_by_one(data):
+def test_both_mlps_train_their_folds_at_once(data):
     assert trainer_for("torch", data).fold_parallel is not None
-    assert trainer_for("tf", data).fold_parallel is None
+    keras_trainer = trainer_for("tf", data)
+    assert keras_trainer.fold_parallel is not None
+    assert "Keras towers" in keras_trainer.fold_parallel_reason
+
+
+def test_keras_folds_train_one_at_a_time_where_towers_would_not_train_as_alone(data):
+    from regsearch.backends.keras_runtime import keras
+
+    def with_layer(layer):
+        def build(shape, k):
+            return keras.Sequential(
+                [keras.Input(shape), keras.layers.Dense(8), layer(), keras.layers.Dense(k)]
+            )
+
+        return build
+
+    backend, settings = get_backend("tf"), TrainSettings(epochs=2)
+    for layer, said in (
+        (lambda: keras.layers.Dropout(0.5), "the model's Dropout would draw other random"),
+        (keras.layers.BatchNormalization, "BatchNormalization would see padded rows"),
+    ):
+        trainer = backend.trainer(data.x_train, data.y_train, 3, settings, with_layer(layer))
+        assert trainer.fold_parallel is None and said in trainer.fold_parallel_reason
+    scaled = backend.trainer(
+        data.x_train,
+        data.y_train,
+        3,
+        settings,
+        model_factory("mlp", "tf", (8,)),
+        scaling="standard",
+    )
+    assert scaled.fold_parallel is None
+    assert "standard scaling is fitted on its own rows" in scaled.fold_parallel_reason
 
 
 def reference_weights(n_features=8, hidden=(6, 5), n_classes=3, seed=0):
