@@ -22,11 +22,13 @@ PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
 BACKENDS: tuple[str, ...] = ("tf", "torch")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 """Where models train: ``auto`` (a CUDA GPU when the framework sees one, else the CPU)."""
-PRUNERS: tuple[str, ...] = ("none", "median", "hyperband", "wilcoxon")
-"""Optuna pruners that may stop a trial between folds (see :mod:`regsearch.cv.pruning`)."""
+PRUNERS: tuple[str, ...] = ("auto", "epochs", "median", "hyperband", "wilcoxon", "none")
+"""Optuna pruners that may stop a trial between its folds, or (``epochs``) between the epochs
+of its folds trained at once (see :mod:`regsearch.cv.pruning`); ``auto`` is ``epochs`` where
+the model's folds train at once, else ``median`` (the faster of the two where both apply)."""
 SELECTION_RULES: tuple[str, ...] = ("best", "one-se")
 """How the refit configuration is chosen; see :mod:`regsearch.cv.selection`."""
-DEFAULT_PRUNER = "median"
+DEFAULT_PRUNER = "auto"
 BUILTIN_DATASETS: tuple[str, ...] = ("mnist", "digits")
 DATA_FILE_SUFFIXES: tuple[str, ...] = (".npz", ".csv")
 DEFAULT_STORAGE = "sqlite:///studies/regsearch.db"
@@ -151,7 +153,8 @@ class StudyConfig:
             framework's default, or a share of the cores per worker (see
             :mod:`regsearch.threads`). Not part of the identity.
         trial_batch: trials sampled together (TPE with ``constant_liar``) whose folds train
-            as one population (see :mod:`regsearch.cv.population`); needs ``pruner="none"``.
+            as one population (see :mod:`regsearch.cv.population`); needs ``pruner`` ``none``
+            or ``epochs``.
             Not part of the identity: each trial's numbers are those of training it alone.
         scale: ``standard``, ``minmax`` or ``none``, fitted on each fold's training rows (see
             :mod:`regsearch.scaling`); ``auto``: ``standard`` for tabular features, ``none``
@@ -214,12 +217,12 @@ class StudyConfig:
         _check_int("trial_batch", self.trial_batch, 1)
         if self.threads is not None:
             _check_int("threads", self.threads, 1)
-        if self.trial_batch > 1 and self.pruner != "none":
+        if self.trial_batch > 1 and self.pruner not in ("auto", "epochs", "none"):
             raise ConfigError(
                 f"{param('trial_batch')} {self.trial_batch} trains the folds of several trials "
                 f"together, so no trial can be stopped between its folds, but {param('pruner')} "
-                f"is {self.pruner}. Add {param('pruner')} none, or leave {param('trial_batch')} "
-                "out."
+                f"is {self.pruner}. Add {param('pruner')} epochs (judged between epochs) or "
+                f"none, or leave {param('trial_batch')} out."
             )
         if self.workers > 1 and not importable(self.model):
             raise ConfigError(

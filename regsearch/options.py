@@ -177,7 +177,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", "one seed for folds, sampler and model initialisation", parse=int),
     Option(
         "pruner",
-        "stop hopeless configurations after a fold or two (none: score every fold)",
+        "stop hopeless configurations: after a fold or two (median, hyperband, wilcoxon), or, "
+        "where the folds train at once, after an epoch from 40%% of --epochs on (epochs: "
+        "below the finished trials' median at that epoch); auto: epochs where the folds train "
+        "at once, else median; none: score every fold fully",
         choices=PRUNERS,
     ),
     Option(
@@ -195,7 +198,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "trial_batch",
         "trials sampled together (TPE with constant_liar) whose folds all train as one "
-        "batched population, where the model's folds can train at once; needs --pruner none",
+        "batched population, where the model's folds can train at once; needs --pruner epochs "
+        "or none",
         parse=int,
     ),
     Option(

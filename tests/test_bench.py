@@ -40,6 +40,17 @@ def test_workload_w_against_skorch_runs_both_searches(tmp_path, capsys):
     assert lines[-1].startswith("ratio=")
 
 
+def test_workload_w_with_the_cnn_trains_the_same_cnn_in_both_tools(tmp_path, capsys):
+    pytest.importorskip("skorch")
+    write_tiny_mnist(tmp_path, n_train=200, n_test=50)
+    args = ["--backend", "torch", "--data-dir", str(tmp_path), "--skip-tutorial"]
+    assert bench.main([*args, "--vs", "skorch", "--w-model", "cnn"]) == 0
+    out = capsys.readouterr().out
+    assert "Workload W (cnn)" in out and "2 epochs" in out
+    assert "regsearch (batch 128, lr 0.001)" in out
+    assert re.search(r"^w_model=cnn w_time_fraction=\d+\.\d+ ", out, re.MULTILINE)
+
+
 def test_whole_trial_timing_runs_one_by_one_and_at_once(tmp_path, capsys):
     write_tiny_mnist(tmp_path, n_train=200, n_test=50)
     args = ["--backend", "torch", "--data-dir", str(tmp_path), "--epochs", "1"]
@@ -47,3 +58,33 @@ def test_whole_trial_timing_runs_one_by_one_and_at_once(tmp_path, capsys):
     out = capsys.readouterr().out
     assert re.search(r"A whole trial of 3 folds .* all at once [\d.]+ s \([\d.]+x one fold", out)
     assert out.strip().splitlines()[-1].startswith("ratio=")
+
+
+def test_whole_study_paths_run_and_end_machine_readable(tmp_path, capsys):
+    write_tiny_mnist(tmp_path, n_train=300, n_test=50)
+    args = ["--backend", "torch", "--data-dir", str(tmp_path), "--epochs", "3", "--skip-tutorial"]
+    assert bench.main([*args, "--study-trials", "6", "--study-folds", "3"]) == 0
+    out = capsys.readouterr().out
+    for path in (
+        "sequential, median pruner",
+        "folds at once, no pruner",
+        "4 trials at once, no pruner",
+        "folds at once, epochs pruner",
+        "4 trials at once, epochs pruner",
+    ):
+        assert re.search(rf"^{path} +\d+\.\d", out, re.MULTILINE), path
+    fractions = re.search(r"^study_time_fractions=([\d.,]+) ", out, re.MULTILINE)
+    assert fractions and len(fractions.group(1).split(",")) == 5
+    assert out.strip().splitlines()[-1] == "ratio=nan peak_fraction=nan acc_delta_pp=nan"
+
+
+def test_keras_towers_probe_times_both_ways(tmp_path, capsys):
+    write_tiny_mnist(tmp_path, n_train=300, n_test=50)
+    args = ["--backend", "tf", "--data-dir", str(tmp_path), "--epochs", "1", "--skip-tutorial"]
+    assert bench.main([*args, "--keras-towers", "3"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(
+        r"Keras, 3 folds of mnist\[:300\] per epoch: one by one [\d.]+ s, as 3 towers of one "
+        r"model [\d.]+ s \([\d.]+x\)",
+        out,
+    )

@@ -50,7 +50,7 @@ def test_train_settings_reject(kwargs, message):
         ({"seed": -3}, "seed must be an integer >= 0"),
         ({"dataset": "cifar"}, "dataset must be 'mnist', 'digits' or a path to an .npz"),
         ({"study_name": "  "}, "study_name must not be empty"),
-        ({"pruner": "asha"}, "pruner must be one of none, median, hyperband, wilcoxon"),
+        ({"pruner": "asha"}, "pruner must be one of auto, epochs, median, hyperband, wilcoxon"),
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda, got 'tpu'"),
         ({"heartbeat_interval": 0}, "heartbeat_interval must be an integer >= 1"),
         ({"heartbeat_interval": 60, "grace_period": 30}, "`grace_period > heartbeat_interval`"),

@@ -79,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--study-trials",
         type=int,
         default=0,
-        help="also run a whole study of this many trials (--study-folds folds, --epochs) three "
-        "ways: sequential with the median pruner, folds at once, and --study-batch trials at "
-        "once (torch)",
+        help="also run a whole study of this many trials (--study-folds folds, --epochs) five "
+        "ways: sequential with the median pruner; folds at once, and --study-batch trials at "
+        "once, each without a pruner and with the epochs pruner",
     )
     parser.add_argument("--study-folds", type=int, default=5)
     parser.add_argument("--study-batch", type=int, default=4)
@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also time one fold, and a trial's --study-folds folds at once, with each thread "
         "count from 1 to the cores, on a quiet machine and beside another busy PyTorch process "
         "(torch)",
+    )
+    parser.add_argument(
+        "--keras-towers",
+        type=int,
+        default=0,
+        help="also time K folds of the MLP trained by Keras one by one, and as one model of K "
+        "towers (tf)",
     )
     parser.add_argument(
         "--skip-tutorial",
@@ -103,12 +110,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="also run workload W against skorch + GridSearchCV (pip install 'regsearch[bench]')",
     )
+    parser.add_argument(
+        "--w-model",
+        choices=("mlp", "cnn"),
+        default="mlp",
+        help="workload W's network (the MLP for 3 epochs, or the built-in CNN for 2), the same "
+        "in both tools",
+    )
     # Measured here: batch 256 with lr 5e-3 reaches the CV accuracy of Keras' tutorial loop
     # (batch 32, lr 1e-3) within W's 3 epochs, in a quarter of batch 32's time.
     parser.add_argument(
-        "--w-batch-size", type=int, default=256, help="regsearch's batch size in workload W"
+        "--w-batch-size",
+        type=int,
+        default=None,
+        help="regsearch's batch size in workload W (default: 256 for the MLP, 128 for the CNN)",
     )
-    parser.add_argument("--w-lr", type=float, default=5e-3, help="regsearch's lr in workload W")
+    parser.add_argument(
+        "--w-lr",
+        type=float,
+        default=None,
+        help="regsearch's lr in workload W (default: 5e-3 for the MLP, 1e-3 for the CNN)",
+    )
     return parser
 
 
@@ -172,18 +194,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         ):
             print(f"{machine:<8} {threads:7d} {one:10.2f} {at_once:15.2f}", flush=True)
     if args.study_trials > 0:
-        if args.backend != "torch":
-            print("(--study-trials needs --backend torch: populations are PyTorch's)")
-        else:
-            print(
-                f"\nWhole study: {args.study_trials} trials x {args.study_folds} folds x "
-                f"{args.epochs} epochs on {ds.name}, refits included.",
-                flush=True,
-            )
-            timings = compare_study_paths(
-                ds, args.study_trials, args.study_folds, settings, args.study_batch, args.seed
-            )
-            print(print_study_paths(timings, matmul_peak_gflops()), flush=True)
+        print(
+            f"\nWhole study: {args.study_trials} trials x {args.study_folds} folds x "
+            f"{args.epochs} epochs on {ds.name}, refits included.",
+            flush=True,
+        )
+        timings = compare_study_paths(
+            ds,
+            args.study_trials,
+            args.study_folds,
+            settings,
+            args.study_batch,
+            args.seed,
+            args.backend,
+        )
+        print(print_study_paths(timings, matmul_peak_gflops()), flush=True)
     if args.trial_folds > 1 and args.backend != "torch":
         print("(--trial-folds needs --backend torch: the fold-parallel trainer is PyTorch's)")
     elif args.trial_folds > 1:
@@ -200,6 +225,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             ),
             flush=True,
         )
+    if args.keras_towers > 1:
+        from regsearch.bench.keras_towers import keras_towers
+
+        one, towers = keras_towers(ds, settings, penalty, args.keras_towers, args.seed)
+        print(
+            f"\nKeras, {args.keras_towers} folds of {ds.name} per epoch: one by one {one:.2f} s, "
+            f"as {args.keras_towers} towers of one model {towers:.2f} s ({one / towers:.2f}x).",
+            flush=True,
+        )
     if args.memory_trials > 5:
         marks = memory_over_trials(args.backend, ds, args.memory_trials, args.seed)
         last = args.memory_trials
@@ -210,6 +244,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.vs == "skorch":
         if args.backend != "torch":
             print("(--vs skorch compares PyTorch code; it runs with the torch backend)")
-        compare_with_skorch(full, args.w_batch_size, args.w_lr, args.seed)
+        mlp = args.w_model == "mlp"
+        compare_with_skorch(
+            full,
+            args.w_batch_size or (256 if mlp else 128),
+            args.w_lr or (5e-3 if mlp else 1e-3),
+            args.seed,
+            args.w_model,
+        )
     print(f"ratio={ratio:.2f} peak_fraction={peak_fraction:.3f} acc_delta_pp={delta_pp:.2f}")
     return 0

@@ -1,5 +1,6 @@
 """Workload W: the L2 search a scikit-learn user writes with skorch and ``GridSearchCV``,
-against the same search with regsearch's parts, in one process."""
+against the same search with regsearch's parts, in one process; with the MLP (3 epochs) or
+the built-in CNN (2 epochs)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ W_TRAIN_ROWS = 12000
 W_LAMBDAS = (1e-4, 1e-3, 1e-2)
 W_FOLDS = 5
 W_EPOCHS = 3
+W_EPOCHS_OF = {"mlp": W_EPOCHS, "cnn": 2}
+"""Epochs per fold of each model's workload."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,9 @@ class SearchTiming:
     chosen_l2: float
 
 
-def workload_w_regsearch(ds: Dataset, batch_size: int, lr: float, seed: int) -> SearchTiming:
+def workload_w_regsearch(
+    ds: Dataset, batch_size: int, lr: float, seed: int, model: str = "mlp"
+) -> SearchTiming:
     """Workload W with regsearch's own parts: the same folds, objective, trainer and refit as a
     study, with the three lambdas enqueued (in memory, no baseline trial)."""
     import optuna
@@ -41,13 +46,14 @@ def workload_w_regsearch(ds: Dataset, batch_size: int, lr: float, seed: int) -> 
     from regsearch.models import model_factory
 
     start = time.perf_counter()
-    settings = TrainSettings(epochs=W_EPOCHS, batch_size=batch_size, lr=lr, patience=W_EPOCHS)
+    epochs = W_EPOCHS_OF[model]
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, patience=epochs)
     trainer = get_backend("torch").trainer(
         ds.x_train,
         ds.y_train,
         ds.n_classes,
         settings,
-        model_factory("mlp", "torch", settings.hidden),
+        model_factory(model, "torch", settings.hidden),
     )
     folds = make_folds(ds.y_train, W_FOLDS, seed)
     space = SearchSpace(penalties=("l2",), lambda_min=min(W_LAMBDAS), lambda_max=max(W_LAMBDAS))
@@ -72,22 +78,30 @@ def workload_w_regsearch(ds: Dataset, batch_size: int, lr: float, seed: int) -> 
     )
 
 
-def workload_w_skorch(ds: Dataset, seed: int) -> SearchTiming:
+def workload_w_skorch(ds: Dataset, seed: int, model: str = "mlp") -> SearchTiming:
     """Workload W as a scikit-learn user writes it: ``GridSearchCV`` over a skorch
-    ``NeuralNetClassifier`` whose ``get_loss`` adds the L2 penalty (batch 128)."""
+    ``NeuralNetClassifier`` whose ``get_loss`` adds the L2 penalty (batch 128), with the same
+    network as regsearch's ``model``."""
     import torch
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from skorch import NeuralNetClassifier
 
     from regsearch.backends.torch import penalized_weights
+    from regsearch.models.cnn import torch_cnn
     from regsearch.models.mlp import torch_mlp
 
-    class MLP(torch.nn.Module):
+    class Net(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.net = torch_mlp(ds.example_shape, (128,), ds.n_classes)
+            if model == "cnn":
+                height, width, channels = ds.example_shape
+                self.net = torch_cnn((channels, height, width), ds.n_classes)
+            else:
+                self.net = torch_mlp(ds.example_shape, (128,), ds.n_classes)
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if model == "cnn":
+                x = x.permute(0, 3, 1, 2)  # the data's channels last, as PyTorch wants them
             return self.net(x)
 
     class L2Net(NeuralNetClassifier):
@@ -103,11 +117,11 @@ def workload_w_skorch(ds: Dataset, seed: int) -> SearchTiming:
 
     torch.manual_seed(seed)
     net = L2Net(
-        MLP,
+        Net,
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
         lr=1e-3,
-        max_epochs=W_EPOCHS,
+        max_epochs=W_EPOCHS_OF[model],
         batch_size=128,
         train_split=None,
         iterator_train__shuffle=True,
@@ -133,8 +147,10 @@ def workload_w_skorch(ds: Dataset, seed: int) -> SearchTiming:
     )
 
 
-def compare_with_skorch(full: Dataset, batch_size: int, lr: float, seed: int) -> None:
-    """Workload W, both tools in this process, and a machine-readable closing line."""
+def compare_with_skorch(
+    full: Dataset, batch_size: int, lr: float, seed: int, model: str = "mlp"
+) -> None:
+    """Workload W with ``model``, both tools in this process, and a machine-readable line."""
     n = W_TRAIN_ROWS
     ds = Dataset(
         f"mnist[:{n}]",
@@ -145,12 +161,13 @@ def compare_with_skorch(full: Dataset, batch_size: int, lr: float, seed: int) ->
         full.n_classes,
     )
     print(
-        f"\nWorkload W: {ds.describe()}; L2 with lambda in {list(W_LAMBDAS)}, {W_FOLDS} "
-        f"stratified folds, {W_EPOCHS} epochs, refit of the best on all {n}, one test.",
+        f"\nWorkload W ({model}): {ds.describe()}; L2 with lambda in {list(W_LAMBDAS)}, "
+        f"{W_FOLDS} stratified folds, {W_EPOCHS_OF[model]} epochs, refit of the best on all "
+        f"{n}, one test.",
         flush=True,
     )
-    peer = workload_w_skorch(ds, seed)
-    ours = workload_w_regsearch(ds, batch_size, lr, seed)
+    peer = workload_w_skorch(ds, seed, model)
+    ours = workload_w_regsearch(ds, batch_size, lr, seed, model)
     print(f"{'tool':<34} {'wall s':>7} {'CV acc':>7} {'test acc':>9} {'chosen l2':>10}")
     for t in (peer, ours):
         print(
@@ -158,6 +175,7 @@ def compare_with_skorch(full: Dataset, batch_size: int, lr: float, seed: int) ->
             f"{t.chosen_l2:10.0e}"
         )
     print(
-        f"w_time_fraction={ours.seconds / peer.seconds:.3f} "
+        (f"w_model={model} " if model != "mlp" else "")
+        + f"w_time_fraction={ours.seconds / peer.seconds:.3f} "
         f"w_cv_regsearch={ours.cv_accuracy:.4f} w_cv_skorch={peer.cv_accuracy:.4f}"
     )

@@ -3,6 +3,7 @@ loop that runs trials until the study has enough, safely beside other workers.""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from regsearch.cv.objective import CrossValidationObjective
 from regsearch.cv.population import Population
 from regsearch.cv.pruning import PruningPolicy
 from regsearch.data import Dataset, load_dataset
-from regsearch.errors import SurplusTrial
+from regsearch.errors import ConfigError, SurplusTrial, param
 from regsearch.models import model_factory
 from regsearch.observe import Observer, Observers
 from regsearch.run.claims import claim_sampler_stream
@@ -107,6 +108,15 @@ class StudySession:
         for line in trainer.model_summary.describe():
             log(line)
         log(f"Device: {trainer.device}.")
+        if config.pruner == "auto":
+            config = dataclasses.replace(config, pruner=auto_pruner(trainer))
+            log(_why_pruner(config.pruner))
+        if config.pruner == "epochs" and trainer.fold_parallel is None:
+            raise ConfigError(
+                f"{param('pruner')} epochs judges a trial between the epochs of its folds "
+                f"trained at once, but here {trainer.fold_parallel_reason}. Use "
+                f"{param('pruner')} median (judged between folds) or none."
+            )
         how = _how_folds_train(trainer, config)
         log(f"{how[0].upper()}{how[1:]}.")
         if config.trial_batch > 1:
@@ -120,7 +130,7 @@ class StudySession:
         storage = open_storage(config.storage, config.heartbeat_interval, config.grace_period)
         # The sampler's seed is set when this process first runs trials (see optimize).
         sampler = optuna.samplers.TPESampler(seed=config.seed)
-        pruner = PruningPolicy(config.pruner, config.folds).pruner()
+        pruner = PruningPolicy(config.pruner, config.folds, config.train.epochs).pruner()
         study = create_or_resume(
             config, storage, identity, backend, dataset, trainer.model_summary, sampler, pruner
         )
@@ -155,7 +165,7 @@ class StudySession:
             self.dataset,
             self.folds,
             config,
-            PruningPolicy(config.pruner, config.folds),
+            PruningPolicy(config.pruner, config.folds, config.train.epochs),
             observer,
             population,
         )
@@ -262,15 +272,35 @@ class StudySession:
         return self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
+def auto_pruner(trainer: Trainer) -> str:
+    """``epochs`` where ``trainer``'s folds train at once, else ``median``: on this project's
+    2-core CPU a 20-trial MNIST study with folds at once and the ``epochs`` pruner took 0.75 of
+    the time of folds one at a time with the ``median`` pruner, at the same choice (README,
+    "Speed")."""
+    return "epochs" if trainer.fold_parallel is not None else "median"
+
+
+def _why_pruner(pruner: str) -> str:
+    if pruner == "epochs":
+        return (
+            "Pruner: epochs (auto): folds train at once, so a trial is judged after each of "
+            "its epochs, against the median of the finished trials."
+        )
+    return (
+        "Pruner: median (auto): folds train one at a time, so a trial is judged after each "
+        "fold, against the median of the finished trials."
+    )
+
+
 def _how_folds_train(trainer: Trainer, config: StudyConfig) -> str:
     """The trainer's own answer, unless the pruner keeps the folds apart."""
     if (
         trainer.fold_parallel is not None
-        and not PruningPolicy(config.pruner, config.folds).folds_at_once
+        and not PruningPolicy(config.pruner, config.folds, config.train.epochs).folds_at_once
     ):
         return (
             f"folds train one at a time, since the {config.pruner} pruner may stop a trial "
-            "between them (without a pruner they train at once)"
+            "between them (with the epochs pruner, or none, they train at once)"
         )
     return trainer.fold_parallel_reason
 

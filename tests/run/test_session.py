@@ -9,7 +9,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from regsearch import SearchSpace, TrainSettings, records, run_study
+from regsearch import SearchSpace, StudyConfig, TrainSettings, records, run_study
 from regsearch.cv.refit import refit_epochs
 from regsearch.errors import ConfigError, NothingToRefit, StudyMismatch
 from regsearch.seeds import fold_seed
@@ -341,9 +341,73 @@ def test_a_trial_batch_trains_several_trials_folds_as_one_population(config, tin
     assert baseline.value == alone.study.trials[0].value
 
 
-def test_a_trial_batch_needs_the_folds_unpruned(config):
+def test_a_trial_batch_needs_the_folds_unpruned_or_judged_between_epochs(config):
     with pytest.raises(ConfigError, match="trains the folds of several trials together"):
         dataclasses.replace(config, pruner="median", trial_batch=4)
+    assert dataclasses.replace(config, pruner="epochs", trial_batch=4).trial_batch == 4
+
+
+@pytest.mark.parametrize("trial_batch", [1, 4])
+def test_the_epochs_pruner_judges_folds_trained_at_once_between_epochs(config, trial_batch):
+    """Strong ridge penalties ruin the fake model; the epochs pruner stops those trials
+    between epochs with their folds trained at once (alone, or in a population), reports
+    every finished trial's mean per epoch, and keeps the best trial."""
+    dataset = synthetic_dataset(n_train=320, n_classes=3)
+    config = dataclasses.replace(
+        config,
+        folds=3,
+        trials=16,
+        pruner="epochs",
+        trial_batch=trial_batch,
+        scale="none",
+        train=dataclasses.replace(config.train, epochs=5),
+        space=SearchSpace(penalties=("l2",), lambda_min=1e-4, lambda_max=1e2),
+    )
+    backend = FakeBackend()
+    result = run_study(config, backend=backend, dataset=dataset)
+    trainer = backend.trainers[0]
+    assert sum(trainer.population_sizes) == 16 * 3  # every fold trained batched
+    pruned = result.study.get_trials(states=(TrialState.PRUNED,))
+    assert pruned, "the epochs pruner stopped nothing"
+    for t in pruned:
+        epoch = t.last_step
+        assert epoch is not None and 2 <= epoch < 5  # judged from 40% of 5 epochs on
+        assert t.user_attrs["state_reason"].startswith(f"pruned after epoch {epoch} of 5")
+        assert not any(k.startswith("split") for k in t.user_attrs)  # no partial folds stored
+    assert sorted(trainer.judged) == sorted(t.last_step for t in pruned)
+    complete = result.study.get_trials(states=(TrialState.COMPLETE,))
+    best = max(complete, key=lambda t: t.value)
+    assert best.intermediate_values == {e: pytest.approx(best.value) for e in range(1, 6)}
+    assert result.study.best_trial.number == best.number
+
+
+@pytest.mark.parametrize(("batched", "pruner"), [(True, "epochs"), (False, "median")])
+def test_the_auto_pruner_judges_epochs_where_folds_train_at_once_else_folds(
+    config, tiny_dataset, batched, pruner
+):
+    from regsearch.run.session import StudySession
+
+    said: list[str] = []
+    session = StudySession.open(
+        dataclasses.replace(config, pruner="auto"),
+        backend=FakeBackend(batched=batched),
+        dataset=tiny_dataset,
+        log=said.append,
+    )
+    assert session.config.pruner == pruner
+    assert f"Pruner: {pruner} (auto)" in "\n".join(said)
+    assert StudyConfig(backend="torch").pruner == "auto"  # the default
+
+
+def test_the_epochs_pruner_is_refused_where_folds_train_one_at_a_time(config, tiny_dataset):
+    from regsearch.run.session import StudySession
+
+    sequential = FakeBackend(batched=False)
+    with pytest.raises(ConfigError, match="pruner epochs judges a trial between the epochs"):
+        StudySession.open(
+            dataclasses.replace(config, pruner="epochs"), backend=sequential, dataset=tiny_dataset
+        )
+    assert not list(optuna.get_all_study_summaries(config.storage))
 
 
 def test_ctrl_c_in_a_population_fails_its_trials_and_stops_the_study(config, tiny_dataset):
