@@ -41,7 +41,11 @@ from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
 from regsearch.scaling import fit_scaling
 
-_EVAL_CHUNK = 8192  # rows per forward pass when predicting; bounds memory, not results
+_EVAL_CHUNK = {"cpu": 256, "cuda": 8192}
+"""Rows per forward pass when predicting (results do not depend on it). On the CPU, small
+chunks keep a CNN's activations in cache: validating 2,400 MNIST images with the built-in CNN
+took 0.28 s in chunks of 256 against 0.65 s in chunks of 8,192 (the MLP: 5.6 ms against
+4.1 ms); on a GPU, large chunks mean fewer launches."""
 
 
 def penalized_weights(model: nn.Module) -> list[torch.Tensor]:
@@ -257,9 +261,10 @@ class TorchTrainer:
         """Logits for ``x`` in the dataset's layout (images channels last)."""
         model.eval()
         xt = torch.from_numpy(channels_first(x))
+        chunk = _EVAL_CHUNK.get(self.torch_device.type, _EVAL_CHUNK["cpu"])
         chunks = [
-            self.logits(model, xt[b : b + _EVAL_CHUNK].to(self.torch_device))
-            for b in range(0, len(xt), _EVAL_CHUNK)
+            self.logits(model, xt[b : b + chunk].to(self.torch_device))
+            for b in range(0, len(xt), chunk)
         ]
         return torch.cat(chunks).float().cpu().numpy()
 
