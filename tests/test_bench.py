@@ -88,3 +88,14 @@ def test_keras_towers_probe_times_both_ways(tmp_path, capsys):
         r"model [\d.]+ s \([\d.]+x\)",
         out,
     )
+
+
+def test_the_default_study_path_is_timed_quiet_and_beside_a_busy_process(tmp_path, capsys):
+    write_tiny_mnist(tmp_path, n_train=300, n_test=50)
+    args = ["--backend", "torch", "--data-dir", str(tmp_path), "--epochs", "2", "--skip-tutorial"]
+    assert bench.main([*args, "--study-trials", "3", "--study-folds", "3", "--study-busy"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^the default path, quiet +\d+\.\d", out, re.MULTILINE)
+    assert re.search(r"^the default path, beside a busy process +\d+\.\d", out, re.MULTILINE)
+    fractions = re.search(r"^study_time_fractions=1\.000,(\d+\.\d+) ", out, re.MULTILINE)
+    assert fractions and float(fractions.group(1)) > 0

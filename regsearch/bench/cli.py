@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ways: sequential with the median pruner; folds at once, and --study-batch trials at "
         "once, each without a pruner and with the epochs pruner",
     )
+    parser.add_argument(
+        "--study-busy",
+        action="store_true",
+        help="with --study-trials: time the default path instead, quiet and beside another "
+        "busy PyTorch process",
+    )
     parser.add_argument("--study-folds", type=int, default=5)
     parser.add_argument("--study-batch", type=int, default=4)
     parser.add_argument(
@@ -207,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.study_batch,
             args.seed,
             args.backend,
+            args.study_busy,
         )
         print(print_study_paths(timings, matmul_peak_gflops()), flush=True)
     if args.trial_folds > 1 and args.backend != "torch":

@@ -1,7 +1,8 @@
 """Whole studies, the same settings run five ways in one process: trials one at a time with
 their folds pruned by the median pruner, trials one at a time with their folds at once, and
 trials in populations of several at once; the last two also with the ``epochs`` pruner. Wall
-time includes sampling, storage and the refits. A trial pruned between epochs stores no fold
+time includes sampling, storage and the refits. ``--study-busy`` times the default path
+quiet and beside a busy PyTorch process instead. A trial pruned between epochs stores no fold
 records, so the fold columns count the finished trials' folds only."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from regsearch.bench.probes import epoch_gflop
+from regsearch.bench.probes import busy_machine, epoch_gflop
 from regsearch.config import StudyConfig, TrainSettings
 from regsearch.data import Dataset
 
@@ -68,8 +69,10 @@ def compare_study_paths(
     batch: int,
     seed: int,
     backend: str = "torch",
+    busy: bool = False,
 ) -> list[StudyTiming]:
-    """Run the study on each path (in a throwaway SQLite file) and time it."""
+    """Run the study on each path (in a throwaway SQLite file) and time it; with ``busy``,
+    the default path on a quiet machine and beside a busy PyTorch process instead."""
     from optuna.trial import TrialState
 
     from regsearch.cv.folds import make_folds
@@ -77,16 +80,21 @@ def compare_study_paths(
 
     parts = make_folds(ds.y_train, folds, seed)
     paths = [
-        ("sequential, median pruner", "median", 1),
-        ("folds at once, no pruner", "none", 1),
-        (f"{batch} trials at once, no pruner", "none", batch),
-        ("folds at once, epochs pruner", "epochs", 1),
-        (f"{batch} trials at once, epochs pruner", "epochs", batch),
+        ("sequential, median pruner", "median", 1, False),
+        ("folds at once, no pruner", "none", 1, False),
+        (f"{batch} trials at once, no pruner", "none", batch, False),
+        ("folds at once, epochs pruner", "epochs", 1, False),
+        (f"{batch} trials at once, epochs pruner", "epochs", batch, False),
     ]
+    if busy:
+        paths = [
+            ("the default path, quiet", "auto", 1, False),
+            ("the default path, beside a busy process", "auto", 1, True),
+        ]
     folder = tempfile.mkdtemp(prefix="regsearch-bench-studies-")
     timings = []
     try:
-        for i, (name, pruner, trial_batch) in enumerate(paths):
+        for i, (name, pruner, trial_batch, beside_busy) in enumerate(paths):
             config = StudyConfig(
                 backend=backend,
                 folds=folds,
@@ -98,11 +106,11 @@ def compare_study_paths(
                 pruner=pruner,
                 trial_batch=trial_batch,
             )
-            start = time.perf_counter()
-            with warnings.catch_warnings():
+            with busy_machine(beside_busy), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                start = time.perf_counter()
                 result = run_study(config, dataset=ds)
-            seconds = time.perf_counter() - start
+                seconds = time.perf_counter() - start
             states = [t.state for t in result.study.trials]
             timings.append(
                 StudyTiming(
@@ -131,13 +139,13 @@ def print_study_paths(timings: list[StudyTiming], peak_gflops: float) -> str:
     """The table, and a machine-readable line of each path's time over the first's and the
     fraction of the matmul peak its fold trainings reached."""
     lines = [
-        f"{'path':<32} {'wall s':>7} {'folds s':>7} {'GFLOP':>7} {'% peak':>6} "
+        f"{'path':<40} {'wall s':>7} {'folds s':>7} {'GFLOP':>7} {'% peak':>6} "
         f"{'complete':>8} {'pruned':>6} {'best CV':>8} {'test':>7}  chosen"
     ]
     for t in timings:
         rate = t.fold_gflop / t.fold_seconds if t.fold_seconds else 0.0
         lines.append(
-            f"{t.path:<32} {t.seconds:7.1f} {t.fold_seconds:7.1f} {t.fold_gflop:7.0f} "
+            f"{t.path:<40} {t.seconds:7.1f} {t.fold_seconds:7.1f} {t.fold_gflop:7.0f} "
             f"{100 * rate / peak_gflops:6.0f} {t.complete:8d} {t.pruned:6d} {t.best_cv:8.4f} "
             f"{t.test_accuracy:7.4f}  {t.chosen}"
         )

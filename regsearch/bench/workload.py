@@ -44,6 +44,7 @@ def workload_w_regsearch(
     from regsearch.cv.pruning import PruningPolicy
     from regsearch.cv.refit import refit_and_test
     from regsearch.models import model_factory
+    from regsearch.run.session import auto_pruner
 
     start = time.perf_counter()
     epochs = W_EPOCHS_OF[model]
@@ -57,11 +58,17 @@ def workload_w_regsearch(
     )
     folds = make_folds(ds.y_train, W_FOLDS, seed)
     space = SearchSpace(penalties=("l2",), lambda_min=min(W_LAMBDAS), lambda_max=max(W_LAMBDAS))
+    # The default path: folds at once with the epochs pruner where the model allows it.
     config = StudyConfig(
-        backend="torch", folds=W_FOLDS, seed=seed, pruner="median", space=space, train=settings
+        backend="torch",
+        folds=W_FOLDS,
+        seed=seed,
+        pruner=auto_pruner(trainer),
+        space=space,
+        train=settings,
     )
     objective = CrossValidationObjective(
-        trainer, ds, folds, config, PruningPolicy(config.pruner, W_FOLDS)
+        trainer, ds, folds, config, PruningPolicy(config.pruner, W_FOLDS, epochs)
     )
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.create_study(direction="maximize")
