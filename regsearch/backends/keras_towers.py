@@ -181,9 +181,11 @@ class KerasTowers(FoldsAsJobs):
     ) -> list[Fit]:
         """One tower per job, trained together (see the module); early stopping, the best
         epoch's weights, divergence (a diverging tower stops the later jobs of its group) and
-        ``judges`` per job or group, as in the PyTorch path. A stopped tower's results are
-        no longer read; it leaves the computation when every tower has stopped (Keras cannot
-        drop part of a compiled model cheaply)."""
+        ``judges`` per job or group, as in the PyTorch path. A ragged last batch is padded
+        and masked out of its tower's mean; a tower with no rows left in it gets a zero
+        gradient (Adam's moments still move: the one difference from training alone, as in
+        PyTorch). A stopped tower's results are no longer read; it leaves the computation
+        when every tower has stopped (Keras cannot drop part of a compiled model cheaply)."""
         trainer = self.trainer
         k, batch = len(jobs), trainer.settings.batch_size
         towers = self._towers.get(k)
