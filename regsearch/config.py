@@ -29,6 +29,9 @@ the model's folds train at once, else ``median`` (the faster of the two where bo
 SELECTION_RULES: tuple[str, ...] = ("best", "one-se")
 """How the refit configuration is chosen; see :mod:`regsearch.cv.selection`."""
 DEFAULT_PRUNER = "auto"
+DEFAULT_ROPE_PP = 0.1
+"""The comparison with the baseline's region of practical equivalence, in percentage points
+of accuracy (see :mod:`regsearch.cv.comparison`)."""
 BUILTIN_DATASETS: tuple[str, ...] = ("mnist", "digits")
 DATA_FILE_SUFFIXES: tuple[str, ...] = (".npz", ".csv")
 DEFAULT_STORAGE = "sqlite:///studies/regsearch.db"
@@ -156,6 +159,9 @@ class StudyConfig:
             as one population (see :mod:`regsearch.cv.population`); needs ``pruner`` ``none``
             or ``epochs``.
             Not part of the identity: each trial's numbers are those of training it alone.
+        rope: the region of practical equivalence, in percentage points of CV accuracy, of
+            the comparison with the baseline (see :mod:`regsearch.cv.comparison`). Not part
+            of the identity.
         scale: ``standard``, ``minmax`` or ``none``, fitted on each fold's training rows (see
             :mod:`regsearch.scaling`); ``auto``: ``standard`` for tabular features, ``none``
             for pixels.
@@ -184,6 +190,7 @@ class StudyConfig:
     scale: str = "auto"
     trial_batch: int = 1
     threads: int | None = None
+    rope: float = DEFAULT_ROPE_PP
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
@@ -217,6 +224,16 @@ class StudyConfig:
         _check_int("trial_batch", self.trial_batch, 1)
         if self.threads is not None:
             _check_int("threads", self.threads, 1)
+        if (
+            isinstance(self.rope, bool)
+            or not isinstance(self.rope, (int, float))
+            or not 0 <= self.rope < 100
+        ):
+            raise ConfigError(
+                f"{param('rope')} is the region of practical equivalence in percentage points "
+                f"of accuracy, a number from 0 up to 100, got {self.rope!r}. Example: "
+                f"{param('rope')} 0.1"
+            )
         if self.trial_batch > 1 and self.pruner not in ("auto", "epochs", "none"):
             raise ConfigError(
                 f"{param('trial_batch')} {self.trial_batch} trains the folds of several trials "

@@ -14,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from regsearch.config import DEFAULT_STORAGE
+from regsearch.config import DEFAULT_ROPE_PP, DEFAULT_STORAGE
 from regsearch.errors import ConfigError
 
 EXIT_USAGE = 2
@@ -29,6 +29,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     parser.add_argument("--study", default=None, help="the study to show (default: list them)")
     parser.add_argument("--format", default="table", choices=("table", "csv", "json"))
+    parser.add_argument(
+        "--rope",
+        type=float,
+        default=DEFAULT_ROPE_PP,
+        help="region of practical equivalence for the comparison with the baseline, in "
+        "percentage points of CV accuracy",
+    )
     return parser
 
 
@@ -52,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             study = load_study_for_reading(args.storage, args.study)
             rows = trial_rows(study)
-            text = study_table(study, rows) if args.format == "table" else None
+            text = study_table(study, rows, args.rope) if args.format == "table" else None
     except ConfigError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -190,6 +190,13 @@ OPTIONS: tuple[Option, ...] = (
         choices=SELECTION_RULES,
     ),
     Option(
+        "rope",
+        "region of practical equivalence of the comparison with the baseline, in percentage "
+        "points of CV accuracy: a gain whose corrected interval lies within +/-ROPE makes no "
+        "practical difference",
+        parse=float,
+    ),
+    Option(
         "threads",
         "threads of the framework's kernels per training process (default: the framework's "
         "own, the cores; with --workers, a share of them each)",

@@ -52,6 +52,7 @@ def test_train_settings_reject(kwargs, message):
         ({"study_name": "  "}, "study_name must not be empty"),
         ({"pruner": "asha"}, "pruner must be one of auto, epochs, median, hyperband, wilcoxon"),
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda, got 'tpu'"),
+        ({"rope": -0.1}, "rope is the region of practical equivalence in percentage points"),
         ({"heartbeat_interval": 0}, "heartbeat_interval must be an integer >= 1"),
         ({"heartbeat_interval": 60, "grace_period": 30}, "`grace_period > heartbeat_interval`"),
     ],

@@ -71,6 +71,29 @@ def test_table_shows_trials_reasons_and_the_choice_without_terminal_escapes(
     assert "\x1b" not in out and "\\x1b" in out  # the name's escape sequence is shown, inert
 
 
+def test_the_table_compares_the_choice_with_the_baseline_within_the_rope_asked(
+    finished_fake_study, capsys
+):
+    import optuna
+
+    storage, name = finished_fake_study
+    study = optuna.load_study(study_name=name, storage=storage)
+    if (
+        study.user_attrs["refit"]["trial_number"]
+        == study.user_attrs["baseline_refit"]["trial_number"]
+    ):
+        pytest.skip("the baseline itself was chosen: nothing to compare")
+    _, default, _ = run(capsys, "--storage", storage, "--study", name)
+    assert (
+        "Against the baseline: " in default and "Nadeau-Bengio corrected t-test over 4" in default
+    )
+    _, wide, _ = run(capsys, "--storage", storage, "--study", name, "--rope", "99")
+    assert (
+        "Against the baseline: regularization makes no practical difference (the interval " in wide
+    )
+    assert "within +/-99 pp)" in wide
+
+
 def test_missing_file_and_unknown_study_are_errors_that_write_nothing(
     finished_fake_study, tmp_path, capsys
 ):

@@ -13,6 +13,8 @@ import optuna
 from optuna.trial import TrialState
 
 from regsearch import records
+from regsearch.config import DEFAULT_ROPE_PP
+from regsearch.cv.comparison import Comparison, corrected_resampled_t_test
 from regsearch.penalty import Penalty, lambda_cell
 
 
@@ -89,7 +91,9 @@ def table(rows: list[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def study_table(study: optuna.Study, rows: list[dict[str, Any]]) -> str:
+def study_table(
+    study: optuna.Study, rows: list[dict[str, Any]], rope_pp: float = DEFAULT_ROPE_PP
+) -> str:
     """The trials table and the chosen configuration, for a terminal."""
     folds = records.study_folds(study)
     compact = []
@@ -119,7 +123,7 @@ def study_table(study: optuna.Study, rows: list[dict[str, Any]]) -> str:
     lines += [line for line in (records.model_line(study),) if line] + [""]
     lines.append(table(compact, list(compact[0]) if compact else ["trial"]))
     lines.append("")
-    lines += chosen_lines(study)
+    lines += chosen_lines(study, rope_pp)
     return "\n".join(lines)
 
 
@@ -130,8 +134,31 @@ def _reason(row: dict[str, Any]) -> str:
     return f"baseline, no penalty; {reason}" if reason else "baseline, no penalty"
 
 
-def chosen_lines(study: optuna.Study) -> list[str]:
-    """The selection rule, the chosen configuration and the test results, as sentences."""
+def baseline_comparison(
+    study: optuna.Study, chosen: int, baseline: int, rope_pp: float = DEFAULT_ROPE_PP
+) -> Comparison | None:
+    """The corrected resampled t-test of trial ``chosen`` against trial ``baseline`` on their
+    shared splits (:mod:`regsearch.cv.comparison`), or ``None`` with fewer than 2 of them.
+    Each split holds out 1 of k folds, so ``n_test / n_train = 1 / (k - 1)``."""
+    a, b = study.trials[chosen].user_attrs, study.trials[baseline].user_attrs
+    folds = records.study_folds(study) or len(records.fold_scores(study.trials[chosen]))
+    diffs = [
+        x - y
+        for x, y in zip(
+            records.fold_values(a, "test_accuracy", folds),
+            records.fold_values(b, "test_accuracy", folds),
+            strict=True,
+        )
+        if x is not None and y is not None
+    ]
+    if len(diffs) < 2 or folds < 2:
+        return None
+    return corrected_resampled_t_test(diffs, 1 / (folds - 1), rope=rope_pp / 100)
+
+
+def chosen_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[str]:
+    """The selection rule, the chosen configuration, the test results and the comparison with
+    the baseline (``rope_pp``: its region of practical equivalence), as sentences."""
     selection = records.selection_record(study)
     refit, baseline = records.refit_record(study), records.baseline_refit_record(study)
     if not refit:
@@ -153,4 +180,10 @@ def chosen_lines(study: optuna.Study) -> list[str]:
             f"Baseline: trial {baseline['trial_number']}, CV accuracy "
             f"{baseline['cv_accuracy']:.4f}: test accuracy {baseline['test_accuracy']:.4f}."
         )
+        if baseline["trial_number"] != refit["trial_number"]:
+            comparison = baseline_comparison(
+                study, refit["trial_number"], baseline["trial_number"], rope_pp
+            )
+            if comparison is not None:
+                lines.append(f"Against the baseline: {comparison.describe()}.")
     return lines

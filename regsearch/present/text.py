@@ -12,10 +12,9 @@ from regsearch import records
 from regsearch.cv.doubts import doubts
 from regsearch.errors import render
 from regsearch.penalty import Penalty, lambda_cell
+from regsearch.present.tables import baseline_comparison
 
 if TYPE_CHECKING:
-    import optuna
-
     from regsearch.config import StudyConfig
     from regsearch.run import StudyResult
 
@@ -99,7 +98,11 @@ def summary(
         + "."
     )
     if baseline is not None and baseline.trial_number != chosen.trial_number:
-        lines.append(gain_over_baseline(study, chosen.trial_number, baseline.trial_number))
+        comparison = baseline_comparison(
+            study, chosen.trial_number, baseline.trial_number, config.rope
+        )
+        if comparison is not None:
+            lines.append(f"Against the baseline: {comparison.describe()}.")
     chosen_epochs = records.fold_values(
         study.trials[chosen.trial_number].user_attrs, "best_epoch", config.folds
     )
@@ -122,33 +125,3 @@ def summary(
         f"  optuna-dashboard {storage}",
     ]
     return "\n".join(lines)
-
-
-def gain_over_baseline(study: optuna.Study, chosen: int, baseline: int) -> str:
-    """The chosen configuration's CV gain over the baseline, against the fold noise.
-
-    The noise is the standard error of the per-fold differences (paired: both trials use the
-    same folds), ``std(diff) / sqrt(k)``.
-    """
-    a, b = study.trials[chosen].user_attrs, study.trials[baseline].user_attrs
-    folds = records.study_folds(study) or len(records.fold_scores(study.trials[chosen]))
-    diffs = [
-        x - y
-        for x, y in zip(
-            records.fold_values(a, "test_accuracy", folds),
-            records.fold_values(b, "test_accuracy", folds),
-            strict=True,
-        )
-        if x is not None and y is not None
-    ]
-    gain = sum(diffs) / len(diffs)
-    se = (sum((d - gain) ** 2 for d in diffs) / len(diffs)) ** 0.5 / len(diffs) ** 0.5
-    verdict = (
-        "larger than the fold-to-fold noise"
-        if abs(gain) > 2 * se
-        else "within the fold-to-fold noise: regularization made no clear difference"
-    )
-    return (
-        f"Gain over the baseline: {100 * gain:+.2f} percentage points of CV accuracy "
-        f"(paired standard error {100 * se:.2f}), {verdict}."
-    )

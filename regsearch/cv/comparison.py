@@ -1,0 +1,114 @@
+"""Does the chosen penalty beat the unregularized baseline? The corrected resampled t-test.
+
+Both trials are scored on the same J cross-validation splits, so the per-split differences
+``d_j = score_chosen_j - score_baseline_j`` are paired. Their plain standard error
+``s / sqrt(J)`` understates the variance, because the splits' training sets overlap; Nadeau and
+Bengio (2003) correct it, as scikit-learn's example "Statistical comparison of models using grid
+search" does::
+
+    mean = sum(d_j) / J
+    s^2  = sum((d_j - mean)^2) / (J - 1)
+    var  = (1 / J + n_test / n_train) * s^2          # n_test / n_train = 1 / (k - 1) for k folds
+    t    = mean / sqrt(var),   J - 1 degrees of freedom
+    p    = 2 * P(T > |t|),     interval = mean +/- t_{1 - alpha/2, J-1} * sqrt(var)
+
+A region of practical equivalence (``rope``, in accuracy units) turns the interval into an
+answer: *helps* when the interval lies above zero and the gain exceeds the rope, *hurts* in the
+mirror case, *no practical difference* when the whole interval lies inside ``[-rope, rope]``,
+and *undecided* otherwise (too few splits to tell).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from regsearch.config import DEFAULT_ROPE_PP
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The corrected resampled t-test of the chosen configuration against the baseline."""
+
+    gain: float
+    low: float
+    high: float
+    t: float
+    p_value: float
+    splits: int
+    rope: float
+    confidence: float = 0.95
+
+    @property
+    def verdict(self) -> str:
+        """``helps``, ``hurts``, ``no practical difference`` or ``undecided``."""
+        if self.low > 0 and self.gain > self.rope:
+            return "helps"
+        if self.high < 0 and self.gain < -self.rope:
+            return "hurts"
+        if -self.rope <= self.low and self.high <= self.rope:
+            return "no practical difference"
+        return "undecided"
+
+    def describe(self) -> str:
+        """One sentence with the numbers, in percentage points."""
+        pp = 100.0
+        numbers = (
+            f"{pp * self.gain:+.2f} pp of CV accuracy, {100 * self.confidence:.0f}% interval "
+            f"[{pp * self.low:+.2f}, {pp * self.high:+.2f}] (Nadeau-Bengio corrected t-test "
+            f"over {self.splits} splits, p = {self.p_value:.3g})"
+        )
+        rope = f"{pp * self.rope:.2g} pp"
+        answers = {
+            "helps": f"regularization helps: {numbers}",
+            "hurts": f"regularization hurts: {numbers}",
+            "no practical difference": (
+                f"regularization makes no practical difference (the interval lies within "
+                f"+/-{rope}): {numbers}"
+            ),
+            "undecided": (
+                f"undecided: {numbers}; the interval is too wide to tell a gain beyond "
+                f"+/-{rope} from none (more folds would narrow it)"
+            ),
+        }
+        return answers[self.verdict]
+
+
+def corrected_resampled_t_test(
+    differences: Sequence[float],
+    test_to_train: float,
+    rope: float = DEFAULT_ROPE_PP / 100,
+    confidence: float = 0.95,
+) -> Comparison:
+    """The test on paired per-split ``differences`` (see the module), with ``test_to_train``
+    the ratio of validation to training rows per split and ``rope`` in accuracy units.
+
+    Raises:
+        ValueError: fewer than 2 differences (no variance to estimate).
+    """
+    from scipy import stats
+
+    j = len(differences)
+    if j < 2:
+        raise ValueError(f"the corrected t-test needs at least 2 paired splits, got {j}")
+    mean = sum(differences) / j
+    variance = sum((d - mean) ** 2 for d in differences) / (j - 1)
+    sd = math.sqrt((1 / j + test_to_train) * variance)
+    quantile = float(stats.t.ppf(0.5 + confidence / 2, j - 1))
+    if sd == 0.0:  # identical differences: no spread to test against
+        t = math.copysign(math.inf, mean) if mean else 0.0
+        p_value = 0.0 if mean else 1.0
+    else:
+        t = mean / sd
+        p_value = float(2 * stats.t.sf(abs(t), j - 1))
+    return Comparison(
+        gain=mean,
+        low=mean - quantile * sd,
+        high=mean + quantile * sd,
+        t=t,
+        p_value=p_value,
+        splits=j,
+        rope=rope,
+        confidence=confidence,
+    )
