@@ -68,7 +68,8 @@ def towers_for(trainer: KerasTrainer) -> tuple[FoldParallel | None, str]:
             f"folds train one at a time: the model's {', '.join(random)} would draw other "
             "random numbers as towers than alone"
         )
-    norms = sorted(k for k in kinds if "Normalization" in k and k != "LayerNormalization")
+    # Batch statistics only: layer, group and unit normalization work per example.
+    norms = sorted(k for k in kinds if "BatchNormalization" in k)
     if norms:
         return None, (
             f"folds train one at a time: the model's {', '.join(norms)} would see padded rows "

@@ -127,8 +127,7 @@ class VmappedFolds(FoldsAsJobs):
                 rows[i][torch.randperm(len(rows[i]), generator=generators[i])].to(device)
                 for i in live
             ]
-            counts_of = torch.tensor([len(rows[i]) for i in live], dtype=torch.float64)
-            sizes = counts_of.to(device)
+            sizes = torch.tensor([len(rows[i]) for i in live], dtype=torch.float64, device=device)
             m = len(live)
             steps = math.ceil(max(len(rows[i]) for i in live) / batch)
             loss_sum = torch.zeros(m, dtype=torch.float64, device=device)
