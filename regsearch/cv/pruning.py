@@ -81,7 +81,7 @@ class PruningPolicy:
     @property
     def judges_folds(self) -> bool:
         """Whether trials report after each fold (to be judged between folds)."""
-        return self.name != "epochs"
+        return not self.judges_epochs
 
     @property
     def reports_each_fold(self) -> bool:

@@ -180,10 +180,14 @@ def chosen_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[
             f"Baseline: trial {baseline['trial_number']}, CV accuracy "
             f"{baseline['cv_accuracy']:.4f}: test accuracy {baseline['test_accuracy']:.4f}."
         )
-        if baseline["trial_number"] != refit["trial_number"]:
-            comparison = baseline_comparison(
-                study, refit["trial_number"], baseline["trial_number"], rope_pp
-            )
-            if comparison is not None:
-                lines.append(f"Against the baseline: {comparison.describe()}.")
+        lines += comparison_lines(study, refit["trial_number"], baseline["trial_number"], rope_pp)
     return lines
+
+
+def comparison_lines(study: optuna.Study, chosen: int, baseline: int, rope_pp: float) -> list[str]:
+    """``Against the baseline: ...`` (:func:`baseline_comparison`), or nothing when the
+    baseline itself was chosen or there are too few splits to compare on."""
+    if chosen == baseline:
+        return []
+    comparison = baseline_comparison(study, chosen, baseline, rope_pp)
+    return [] if comparison is None else [f"Against the baseline: {comparison.describe()}."]

@@ -12,7 +12,7 @@ from regsearch import records
 from regsearch.cv.doubts import doubts
 from regsearch.errors import render
 from regsearch.penalty import Penalty, lambda_cell
-from regsearch.present.tables import baseline_comparison
+from regsearch.present.tables import comparison_lines
 
 if TYPE_CHECKING:
     from regsearch.config import StudyConfig
@@ -97,12 +97,8 @@ def summary(
         )
         + "."
     )
-    if baseline is not None and baseline.trial_number != chosen.trial_number:
-        comparison = baseline_comparison(
-            study, chosen.trial_number, baseline.trial_number, config.rope
-        )
-        if comparison is not None:
-            lines.append(f"Against the baseline: {comparison.describe()}.")
+    if baseline is not None:
+        lines += comparison_lines(study, chosen.trial_number, baseline.trial_number, config.rope)
     chosen_epochs = records.fold_values(
         study.trials[chosen.trial_number].user_attrs, "best_epoch", config.folds
     )
