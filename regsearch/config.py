@@ -143,6 +143,10 @@ class StudyConfig:
             its ``module:qualified_name``; workers must be able to import it.
         workers: processes running trials at once on this machine, sharing the study through
             ``storage``; the refit runs once, after all of them.
+        repeats: how many times the stratified ``folds``-fold partition is drawn, each time
+            shuffled anew (scikit-learn's ``RepeatedStratifiedKFold``); every trial is scored
+            on the same ``repeats * folds`` splits, recorded as ``split0_*`` ... in
+            repetition order.
         tensorboard: a folder for each fold's per-epoch curves as TensorBoard runs, or ``None``.
         refit_only: run no trials; refit and test the stored study's choice now (taking over
             from a worker that claimed the refit and died).
@@ -172,6 +176,7 @@ class StudyConfig:
     model: ModelSpec = "mlp"
     data_dir: Path = field(default_factory=lambda: default_data_dir())
     folds: int = 5
+    repeats: int = 1
     trials: int = 20
     seed: int = 0
     storage: str = DEFAULT_STORAGE
@@ -218,6 +223,7 @@ class StudyConfig:
                 f"setting {param('folds')} 2 or more, got {param('folds')} {self.folds}."
             )
         _check_int("folds", self.folds, 2)
+        _check_int("repeats", self.repeats, 1)
         _check_int("trials", self.trials, 1)
         _check_int("seed", self.seed, 0)
         _check_int("workers", self.workers, 1)
@@ -325,6 +331,15 @@ class StudyConfig:
                 )
 
     @property
+    def n_splits(self) -> int:
+        """Train/validation splits every trial is scored on: ``repeats * folds``."""
+        return self.repeats * self.folds
+
+    def describe_splits(self) -> str:
+        """``5 folds`` or ``3 x 5 folds (15 splits)``."""
+        return describe_splits(self.folds, self.repeats)
+
+    @property
     def name(self) -> str:
         """The study name: the given one, or ``<dataset>[-<model>]-<backend>``."""
         if self.study_name is not None:
@@ -339,6 +354,7 @@ class StudyConfig:
             "dataset": dataset_label(self.dataset),
             "scale": self.scale,
             "folds": self.folds,
+            "repeats": self.repeats,
             "seed": self.seed,
             "space": {
                 "penalties": list(self.space.penalties),
@@ -347,6 +363,13 @@ class StudyConfig:
             },
             "train": {**asdict(self.train), "hidden": list(self.train.hidden)},
         }
+
+
+def describe_splits(folds: int, repeats: int) -> str:
+    """``5 folds`` for one k-fold partition, ``3 x 5 folds (15 splits)`` for repeated ones."""
+    if repeats == 1:
+        return f"{folds} folds"
+    return f"{repeats} x {folds} folds ({repeats * folds} splits)"
 
 
 def default_data_dir() -> Path:

@@ -94,6 +94,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("backend", "tf (Keras) or torch", choices=BACKENDS, required=True),
     Option("folds", "k of the stratified k-fold CV", parse=int),
     Option(
+        "repeats",
+        "repeat the k-fold partition R times, shuffled anew each time (RepeatedStratifiedKFold): "
+        "every trial is scored on the same R x k splits, for a steadier score and a tighter "
+        "comparison with the baseline, at R times the training",
+        parse=int,
+    ),
+    Option(
         "trials",
         "finished trials the study should reach; a rerun adds only the missing ones",
         parse=int,

@@ -4,7 +4,8 @@ it back. Nothing else spells a key.
 Trials (user attributes, scikit-learn ``cv_results_`` names, as optuna-integration's
 ``OptunaSearchCV`` stores them, so optuna-dashboard and pandas read them directly):
 
-- per fold ``i``: ``split{i}_test_accuracy``, ``split{i}_test_loss``, ``split{i}_best_epoch``,
+- per split ``i`` (fold ``i % k`` of repetition ``i // k``): ``split{i}_test_accuracy``,
+  ``split{i}_test_loss``, ``split{i}_best_epoch``,
   ``split{i}_fit_time``, ``split{i}_history``, ``split{i}_weight_l1``, ``split{i}_weight_l2``,
   ``split{i}_weight_sparsity`` (``test`` is the fold's validation part, as in scikit-learn);
 - per trial: ``mean_test_accuracy``, ``std_test_accuracy``, ``mean_fit_time``,
@@ -161,8 +162,19 @@ def study_config(study: optuna.Study) -> dict[str, Any]:
 
 
 def study_folds(study: optuna.Study) -> int:
-    """The stored number of folds (0 for a study without regsearch's records)."""
+    """The stored k of the k-fold partition (0 for a study without regsearch's records)."""
     return int(study_config(study).get("folds", 0))
+
+
+def study_repeats(study: optuna.Study) -> int:
+    """How many k-fold partitions the study draws (1 before ``--repeats`` existed)."""
+    return int(study_config(study).get("repeats", 1))
+
+
+def study_splits(study: optuna.Study) -> int:
+    """Splits every trial is scored on, ``split0_*`` to ``split{n-1}_*``: repeats x folds
+    (0 for a study without regsearch's records)."""
+    return study_repeats(study) * study_folds(study)
 
 
 def model_line(study: optuna.Study) -> str:

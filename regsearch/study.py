@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     print(
         f"regsearch: study {config.name!r} in {redact_url(config.storage)}: backend "
-        f"{config.backend}, {config.folds} folds, {config.trials} trials, penalties "
+        f"{config.backend}, {config.describe_splits()}, {config.trials} trials, penalties "
         f"{','.join(config.space.penalties)}, lambda in "
         f"[{config.space.lambda_min:g}, {config.space.lambda_max:g}], pruner {config.pruner}"
         + (f", {config.workers} workers" if config.workers > 1 else ""),

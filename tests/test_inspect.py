@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 
+import optuna
 import pandas as pd
 import pytest
 
+from regsearch import records
 from regsearch.inspect import main
 
 
@@ -110,3 +112,23 @@ def test_a_password_in_the_url_is_never_printed(capsys):
     code, out, err = run(capsys, "--storage", "postgresql://bob:s3cret@127.0.0.1:9/db")
     assert code == 2 and "bob:***@127.0.0.1:9" in err
     assert "s3cret" not in out + err
+
+
+def test_the_epoch_cap_line_counts_folds_still_improving_when_the_cap_ended_them():
+    from regsearch.present.tables import epoch_cap_lines
+
+    study = optuna.create_study(direction="maximize")
+    study.set_user_attr(records.CONFIG, {"folds": 3, "train": {"epochs": 4, "patience": 2}})
+    # (epochs trained, best epoch) per fold: still improving at the cap, within the patience
+    # at the cap, stopped early before the cap.
+    for folds in ([(4, 4), (4, 3), (3, 1)], [(2, 0), (4, 2), (4, 4)]):
+        trial = study.ask()
+        for i, (trained, best) in enumerate(folds):
+            trial.set_user_attr(records.fold_key(i, "history"), {"loss": [1.0] * trained})
+            trial.set_user_attr(records.fold_key(i, "best_epoch"), best)
+        study.tell(trial, 0.9)
+    (line,) = epoch_cap_lines(study, chosen=0, name_of=lambda name: f"--{name}")
+    assert line.startswith("Epoch cap: 2 of 3 folds of the chosen configuration, and 3 of 6 ")
+    assert "cap of 4 epochs" in line and "A larger --epochs may find a better model." in line
+    (line,) = epoch_cap_lines(study, chosen=1)
+    assert line.startswith("Epoch cap: 1 of 3 folds") and "larger" not in line

@@ -65,7 +65,7 @@ def replayable_trials(study: optuna.Study) -> list[ReplayedTrial]:
             f"a replay needs a study run without pruning (--pruner none); trials "
             f"{', '.join(map(str, pruned[:5]))} of {study.study_name!r} were pruned"
         )
-    folds = records.study_folds(study)
+    folds = records.study_splits(study)
     return [
         _replayed(t, folds)
         for t in sorted(study.trials, key=lambda t: t.number)

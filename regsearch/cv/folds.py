@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import RepeatedStratifiedKFold
 
 from regsearch.backends.base import Fold
 from regsearch.errors import ConfigError, param
@@ -13,11 +13,13 @@ from regsearch.errors import ConfigError, param
 __all__ = ["Fold", "folds_fingerprint", "make_folds"]
 
 
-def make_folds(y: np.ndarray, n_folds: int, seed: int) -> list[Fold]:
-    """Stratified k-fold splits of ``y``, shuffled once with ``seed``.
+def make_folds(y: np.ndarray, n_folds: int, seed: int, repeats: int = 1) -> list[Fold]:
+    """Stratified k-fold splits of ``y``, shuffled with ``seed``: one partition
+    (``StratifiedKFold``), or ``repeats`` partitions each shuffled anew
+    (``RepeatedStratifiedKFold``), listed partition by partition, ``repeats * n_folds`` in all.
 
-    The same ``(y, n_folds, seed)`` always gives the same folds, so every trial (and every
-    resumed run) is scored on identical splits.
+    The same ``(y, n_folds, seed, repeats)`` always gives the same splits, so every trial (and
+    every resumed run) is scored on identical ones.
 
     Raises:
         ConfigError: if some class has fewer than ``n_folds`` members.
@@ -30,7 +32,9 @@ def make_folds(y: np.ndarray, n_folds: int, seed: int) -> list[Fold]:
             f"every class, but class {rare} has {counts.min()}. Use {param('folds')} "
             f"{max(2, counts.min())} or fewer, or more data."
         )
-    splitter = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    # The first partition is StratifiedKFold(shuffle=True, random_state=seed)'s (the only one
+    # before --repeats existed), so more repeats extend a study's splits, never reshuffle them.
+    splitter = RepeatedStratifiedKFold(n_splits=n_folds, n_repeats=repeats, random_state=seed)
     return [
         (train.astype(np.int64), val.astype(np.int64))
         for train, val in splitter.split(np.zeros(len(y)), y)

@@ -93,7 +93,7 @@ def standard_observers(
     per trial (``lines``, above the bar) and TensorBoard curves (``config.tensorboard``)."""
     from regsearch.observe.progress import StudyProgress
 
-    progress = StudyProgress(total, config.folds, enabled=bar)
+    progress = StudyProgress(total, config.n_splits, enabled=bar)
     observers: list[Observer] = [progress]
     if lines:
         observers.append(TrialLines(progress.print, prefix))

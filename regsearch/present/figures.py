@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from regsearch import records
+from regsearch.config import describe_splits
 from regsearch.errors import ConfigError
 from regsearch.present.rows import trial_rows
 from regsearch.present.tables import chosen_lines
@@ -259,7 +260,7 @@ def write_report(study: Any, out: Path) -> Path:
 
     out.mkdir(parents=True, exist_ok=True)
     rows = trial_rows(study)
-    folds = records.study_folds(study)
+    folds = records.study_splits(study)
     if not any(r["state"] == "COMPLETE" for r in rows):
         raise ConfigError(
             f"study {study.study_name!r} has no complete trial yet: nothing to report. "
@@ -298,7 +299,7 @@ def write_report(study: Any, out: Path) -> Path:
 </head><body>
 <h1>{esc(title)}</h1>
 <p>{esc(str(study.user_attrs.get(records.DATASET_SUMMARY, "")))}; score = mean validation accuracy
-over {folds} folds.</p>
+over {describe_splits(records.study_folds(study), records.study_repeats(study))}.</p>
 <p>{esc(records.model_line(study))}</p>
 <ul>{summary}</ul>
 {chr(10).join(sections)}

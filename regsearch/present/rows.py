@@ -27,7 +27,7 @@ def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, 
     (1 is best; equal means share the lowest rank).
     """
     if folds is None:
-        folds = records.study_folds(study) or None
+        folds = records.study_splits(study) or None
     trials = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
     n_folds = folds or max((len(records.fold_scores(t)) for t in trials), default=0)
     means = sorted((score(t) for t in trials if t.state == TrialState.COMPLETE), reverse=True)

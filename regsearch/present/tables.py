@@ -6,11 +6,11 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP
@@ -95,7 +95,7 @@ def study_table(
     study: optuna.Study, rows: list[dict[str, Any]], rope_pp: float = DEFAULT_ROPE_PP
 ) -> str:
     """The trials table and the chosen configuration, for a terminal."""
-    folds = records.study_folds(study)
+    folds = records.study_splits(study)
     compact = []
     for row in rows:
         scores = [row.get(records.fold_key(i, "test_accuracy")) for i in range(folds)]
@@ -139,14 +139,16 @@ def baseline_comparison(
 ) -> Comparison | None:
     """The corrected resampled t-test of trial ``chosen`` against trial ``baseline`` on their
     shared splits (:mod:`regsearch.cv.comparison`), or ``None`` with fewer than 2 of them.
-    Each split holds out 1 of k folds, so ``n_test / n_train = 1 / (k - 1)``."""
+    Each split holds out 1 of k folds, so ``n_test / n_train = 1 / (k - 1)``; with repeated
+    k-fold there are ``repeats * k`` splits at the same ratio."""
     a, b = study.trials[chosen].user_attrs, study.trials[baseline].user_attrs
     folds = records.study_folds(study) or len(records.fold_scores(study.trials[chosen]))
+    splits = records.study_splits(study) or folds
     diffs = [
         x - y
         for x, y in zip(
-            records.fold_values(a, "test_accuracy", folds),
-            records.fold_values(b, "test_accuracy", folds),
+            records.fold_values(a, "test_accuracy", splits),
+            records.fold_values(b, "test_accuracy", splits),
             strict=True,
         )
         if x is not None and y is not None
@@ -181,7 +183,53 @@ def chosen_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[
             f"{baseline['cv_accuracy']:.4f}: test accuracy {baseline['test_accuracy']:.4f}."
         )
         lines += comparison_lines(study, refit["trial_number"], baseline["trial_number"], rope_pp)
+    lines += epoch_cap_lines(study, refit["trial_number"])
     return lines
+
+
+def hit_epoch_cap(attrs: dict[str, Any], split: int, cap: int, patience: int) -> bool | None:
+    """Whether split ``split`` trained all ``cap`` epochs with early stopping not yet ending it
+    (its best epoch within the last ``patience``), ``None`` without a record. Such a fold was
+    still improving when the cap ended it."""
+    history = records.fold_value(attrs, split, "history")
+    best = records.fold_value(attrs, split, "best_epoch")
+    if not history or best is None:
+        return None
+    return len(history.get("loss", [])) >= cap and cap - int(best) < max(patience, 1)
+
+
+def epoch_cap_lines(
+    study: optuna.Study, chosen: int, name_of: Callable[[str], str] = lambda name: name
+) -> list[str]:
+    """How many folds of the chosen trial, and of all complete trials, the epoch cap ended
+    (:func:`hit_epoch_cap`), and what to do when it ended most of the chosen one's."""
+    train = records.study_config(study).get("train") or {}
+    cap, patience = train.get("epochs"), train.get("patience", 0)
+    splits = records.study_splits(study)
+    if not cap or not splits:
+        return []
+
+    def capped(trial: FrozenTrial) -> list[bool]:
+        hits = (hit_epoch_cap(trial.user_attrs, i, cap, patience) for i in range(splits))
+        return [h for h in hits if h is not None]
+
+    mine = capped(study.trials[chosen])
+    every = [
+        h
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        for h in capped(t)
+    ]
+    if not mine:
+        return []
+    line = (
+        f"Epoch cap: {sum(mine)} of {len(mine)} folds of the chosen configuration, and "
+        f"{sum(every)} of {len(every)} over all complete trials, were still improving when "
+        f"the cap of {cap} epochs ended them (early stopping, patience {patience}, ended the "
+        "others)."
+    )
+    if 2 * sum(mine) > len(mine):
+        line += f" A larger {name_of('epochs')} may find a better model."
+    return [line]
 
 
 def comparison_lines(study: optuna.Study, chosen: int, baseline: int, rope_pp: float) -> list[str]:

@@ -12,7 +12,7 @@ from regsearch import records
 from regsearch.cv.doubts import doubts
 from regsearch.errors import render
 from regsearch.penalty import Penalty, lambda_cell
-from regsearch.present.tables import comparison_lines
+from regsearch.present.tables import comparison_lines, epoch_cap_lines
 
 if TYPE_CHECKING:
     from regsearch.config import StudyConfig
@@ -55,13 +55,14 @@ def summary(
     lines = [
         "",
         f"Study {study.study_name!r}: {len(completed)} complete, {n_pruned} pruned, "
-        f"{n_failed} failed trials; score = mean validation accuracy over {config.folds} folds.",
+        f"{n_failed} failed trials; score = mean validation accuracy over "
+        f"{config.describe_splits()}.",
         "",
         f"{'rank':>4}  {'trial':>5}  {'penalty':<6} {'l1':>12} {'l2':>12}  "
         f"{'accuracy':>16}  {'best epochs'}",
     ]
     for rank, t in enumerate(completed[:top], start=1):
-        epochs = records.fold_values(t.user_attrs, "best_epoch", config.folds)
+        epochs = records.fold_values(t.user_attrs, "best_epoch", config.n_splits)
         penalty = records.penalty_of(t)
         lines.append(
             f"{rank:>4}  {t.number:>5}  {t.user_attrs.get(records.PENALTY, '?'):<6} "
@@ -99,14 +100,7 @@ def summary(
     )
     if baseline is not None:
         lines += comparison_lines(study, chosen.trial_number, baseline.trial_number, config.rope)
-    chosen_epochs = records.fold_values(
-        study.trials[chosen.trial_number].user_attrs, "best_epoch", config.folds
-    )
-    if all(e == config.train.epochs for e in chosen_epochs):
-        lines.append(
-            f"Every fold of the chosen configuration was still improving at epoch "
-            f"{config.train.epochs}; a larger {name_of('epochs')} may find a better model."
-        )
+    lines += epoch_cap_lines(study, chosen.trial_number, name_of)
     for doubt in doubts(completed, chosen):
         lines.append(f"Warning: {render(doubt, name_of)}")
     if chosen.model_path:

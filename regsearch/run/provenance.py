@@ -104,9 +104,9 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-LEGACY_IDENTITY = {f"{records.CONFIG}.scale": "none"}
+LEGACY_IDENTITY = {f"{records.CONFIG}.scale": "none", f"{records.CONFIG}.repeats": 1}
 """Identity keys newer than some stored studies, with the value those studies had: before
-``--scale`` no study scaled its features."""
+``--scale`` no study scaled its features, before ``--repeats`` each drew one partition."""
 
 
 def _check_same_study(

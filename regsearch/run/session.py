@@ -90,7 +90,7 @@ class StudySession:
         log(f"Data: {dataset.describe()}.")
         scaling, why = resolve_scaling(config.scale, dataset)
         log(describe_scaling(scaling, why))
-        folds = make_folds(dataset.y_train, config.folds, config.seed)
+        folds = make_folds(dataset.y_train, config.folds, config.seed, config.repeats)
         if backend is None:
             backend = get_backend(config.backend)
         threads = config.threads or default_threads(config.workers)
@@ -130,7 +130,7 @@ class StudySession:
         storage = open_storage(config.storage, config.heartbeat_interval, config.grace_period)
         # The sampler's seed is set when this process first runs trials (see optimize).
         sampler = optuna.samplers.TPESampler(seed=config.seed)
-        pruner = PruningPolicy(config.pruner, config.folds, config.train.epochs).pruner()
+        pruner = PruningPolicy(config.pruner, config.n_splits, config.train.epochs).pruner()
         study = create_or_resume(
             config, storage, identity, backend, dataset, trainer.model_summary, sampler, pruner
         )
@@ -165,7 +165,7 @@ class StudySession:
             self.dataset,
             self.folds,
             config,
-            PruningPolicy(config.pruner, config.folds, config.train.epochs),
+            PruningPolicy(config.pruner, config.n_splits, config.train.epochs),
             observer,
             population,
         )
@@ -296,7 +296,7 @@ def _how_folds_train(trainer: Trainer, config: StudyConfig) -> str:
     """The trainer's own answer, unless the pruner keeps the folds apart."""
     if (
         trainer.fold_parallel is not None
-        and not PruningPolicy(config.pruner, config.folds, config.train.epochs).folds_at_once
+        and not PruningPolicy(config.pruner, config.n_splits, config.train.epochs).folds_at_once
     ):
         return (
             f"folds train one at a time, since the {config.pruner} pruner may stop a trial "
@@ -313,7 +313,7 @@ def _how_trials_train(trainer: Trainer, config: StudyConfig) -> str:
         )
     return (
         f"Trials train {config.trial_batch} at a time: their {config.trial_batch} x "
-        f"{config.folds} models as one population, sampled together (TPE with constant_liar)."
+        f"{config.n_splits} models as one population, sampled together (TPE with constant_liar)."
     )
 
 

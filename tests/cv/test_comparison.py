@@ -65,3 +65,25 @@ def test_identical_differences_and_too_few_splits():
     assert sure.p_value == 0.0 and sure.verdict == "helps"
     with pytest.raises(ValueError, match="at least 2 paired splits"):
         corrected_resampled_t_test([0.01], 0.5)
+
+
+def test_repeated_cv_compares_all_r_x_k_splits_at_the_k_fold_ratio():
+    import optuna
+
+    from regsearch import records
+    from regsearch.present.tables import baseline_comparison
+
+    study = optuna.create_study(direction="maximize")
+    study.set_user_attr(records.CONFIG, {"folds": 3, "repeats": 2})
+    chosen = [0.91, 0.93, 0.90, 0.92, 0.94, 0.91]
+    base = [0.90, 0.91, 0.90, 0.90, 0.92, 0.90]
+    for scores in (base, chosen):
+        trial = study.ask()
+        for i, score in enumerate(scores):
+            trial.set_user_attr(records.fold_key(i, "test_accuracy"), score)
+        study.tell(trial, sum(scores) / len(scores))
+    result = baseline_comparison(study, chosen=1, baseline=0, rope_pp=0.1)
+    expected = corrected_resampled_t_test(
+        [a - b for a, b in zip(chosen, base, strict=True)], test_to_train=1 / 2, rope=0.001
+    )
+    assert result == expected and result.splits == 6

@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 from regsearch import SearchSpace, StudyConfig, TrainSettings, records, run_study
 from regsearch.cv.refit import refit_epochs
 from regsearch.errors import ConfigError, NothingToRefit, StudyMismatch
+from regsearch.present.text import summary
 from regsearch.seeds import fold_seed
 from regsearch.testing import FakeBackend
 from tests.conftest import fake_study_config, synthetic_dataset
@@ -78,6 +79,31 @@ def test_study_records_folds_baseline_and_refit(config, tiny_dataset, tmp_path):
     assert (tmp_path / "digits-torch.npy").is_file()
 
 
+def test_repeated_cv_scores_every_trial_on_the_same_r_x_k_splits(config, tiny_dataset):
+    config = dataclasses.replace(config, repeats=2, trials=3)
+    backend = FakeBackend()
+    result = run_study(config, backend=backend, dataset=tiny_dataset)
+    study = result.study
+    trials = study.get_trials(states=(TrialState.COMPLETE,))
+    assert study.user_attrs["config"]["repeats"] == 2
+    for t in trials:
+        splits = [t.user_attrs[f"split{i}_test_accuracy"] for i in range(6)]
+        assert "split6_test_accuracy" not in t.user_attrs
+        assert t.value == pytest.approx(np.mean(splits))
+    cv_calls = [c for c in backend.trainers[0].calls if c.val_idx is not None]
+    assert len(cv_calls) == 3 * 6
+    for i in range(6):  # split i: same rows and seed in every trial
+        calls = cv_calls[i::6]
+        assert all((c.val_idx == calls[0].val_idx).all() for c in calls)
+        assert {c.seed for c in calls} == {fold_seed(0, i)}
+    for r in range(2):  # each repetition validates every training row exactly once
+        rows = np.concatenate([c.val_idx for c in cv_calls[3 * r : 3 * r + 3]])
+        assert sorted(rows) == list(range(240))
+    assert set(cv_calls[0].val_idx) != set(cv_calls[3].val_idx)
+    text = summary(result, config)
+    assert "over 2 x 3 folds (6 splits)" in text
+
+
 def test_resume_adds_only_missing_trials(config, tiny_dataset):
     first = run_study(config, backend=FakeBackend(), dataset=tiny_dataset).study
     before = {t.number: t.value for t in first.trials}
@@ -96,6 +122,7 @@ def test_resume_adds_only_missing_trials(config, tiny_dataset):
     ("change", "named"),
     [
         ({"folds": 4}, "config.folds: stored 3, now 4"),
+        ({"repeats": 2}, "config.repeats: stored 1, now 2"),
         ({"seed": 1}, "config.seed: stored 0, now 1"),
         ({"space": SearchSpace(penalties=("l2",))}, "config.space.penalties"),
         ({"train": TrainSettings(epochs=3, lr=0.01)}, "config.train.lr"),
