@@ -166,6 +166,10 @@ class StudyConfig:
         rope: the region of practical equivalence, in percentage points of CV accuracy, of
             the comparison with the baseline (see :mod:`regsearch.cv.comparison`). Not part
             of the identity.
+        outer_folds: nested cross-validation's K (see :mod:`regsearch.run.nested`): the
+            whole search runs again as an inner study on each outer fold's training part and
+            is scored on its held-out part; ``None``: no nested estimate. Not part of the
+            identity: the study on all training data is the same either way.
         scale: ``standard``, ``minmax`` or ``none``, fitted on each fold's training rows (see
             :mod:`regsearch.scaling`); ``auto``: ``standard`` for tabular features, ``none``
             for pixels.
@@ -196,6 +200,7 @@ class StudyConfig:
     trial_batch: int = 1
     threads: int | None = None
     rope: float = DEFAULT_ROPE_PP
+    outer_folds: int | None = None
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=TrainSettings)
 
@@ -230,6 +235,13 @@ class StudyConfig:
         _check_int("trial_batch", self.trial_batch, 1)
         if self.threads is not None:
             _check_int("threads", self.threads, 1)
+        if self.outer_folds is not None:
+            _check_int(
+                "outer_folds",
+                self.outer_folds,
+                2,
+                what=f"{param('outer_folds')} (the K of nested cross-validation)",
+            )
         if (
             isinstance(self.rope, bool)
             or not isinstance(self.rope, (int, float))

@@ -94,6 +94,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("backend", "tf (Keras) or torch", choices=BACKENDS, required=True),
     Option("folds", "k of the stratified k-fold CV", parse=int),
     Option(
+        "outer_folds",
+        "nested cross-validation: run the whole search again inside each of K stratified outer "
+        "folds (an inner study on its training part, stored as <study>-outer<i>of<K>) and score "
+        "its refit on the held-out part, for an unbiased estimate of what the search achieves "
+        "on unseen data; costs K more studies",
+        parse=int,
+        metavar="K",
+    ),
+    Option(
         "repeats",
         "repeat the k-fold partition R times, shuffled anew each time (RepeatedStratifiedKFold): "
         "every trial is scored on the same R x k splits, for a steadier score and a tighter "

@@ -13,7 +13,7 @@ import pytest
 
 from regsearch import SearchSpace, StudyConfig, TrainSettings, run_study
 from regsearch.data import load_mnist
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, run_study_command
 
 pytestmark = pytest.mark.slow
 
@@ -95,6 +95,35 @@ def test_mnist_subset_study_from_the_command_line(backend, mnist_subset, tmp_pat
     assert again.returncode == 0, again.stderr
     assert "Resuming: 2 of 2 trials are already finished." in again.stdout
     assert len(optuna.load_study(study_name=f"mnist10k-{backend}", storage=storage).trials) == 2
+
+
+@pytest.mark.parametrize("backend", ["tf", "torch"])
+def test_nested_cv_on_an_mnist_subset_from_the_command_line(backend, mnist_subset, tmp_path):
+    with np.load(mnist_subset) as full:  # 2,000 training images, 1,000 test images
+        small = tmp_path / "mnist2k.npz"
+        np.savez(
+            small,
+            x_train=full["x_train"][:2000],
+            y_train=full["y_train"][:2000],
+            x_test=full["x_test"][:1000],
+            y_test=full["y_test"][:1000],
+        )
+    storage = f"sqlite:///{tmp_path}/nested.db"
+    out = run_study_command(
+        "--backend", backend, "--dataset", small, "--outer-folds", "2", "--folds", "3",
+        "--trials", "3", "--epochs", "4", "--storage", storage, "--quiet",
+    )  # fmt: skip
+    record = optuna.load_study(study_name=f"mnist2k-{backend}", storage=storage).user_attrs[
+        "nested"
+    ]
+    assert [o["study"] for o in record["outer"]] == [
+        f"mnist2k-{backend}-outer1of2",
+        f"mnist2k-{backend}-outer2of2",
+    ]
+    assert all(0.8 < o["accuracy"] < 1 for o in record["outer"])  # 1,000 images per search
+    assert 0.8 < record["nested_accuracy"] < 1 and record["test_accuracy"] > 0.8
+    assert f"Nested estimate of the search: {record['nested_accuracy']:.4f}" in out
+    assert "Chosen across outer folds:" in out
 
 
 def test_two_workers_share_one_study_and_refit_once(tmp_path):

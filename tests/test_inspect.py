@@ -128,7 +128,8 @@ def test_the_epoch_cap_line_counts_folds_still_improving_when_the_cap_ended_them
             trial.set_user_attr(records.fold_key(i, "best_epoch"), best)
         study.tell(trial, 0.9)
     (line,) = epoch_cap_lines(study, chosen=0, name_of=lambda name: f"--{name}")
-    assert line.startswith("Epoch cap: 2 of 3 folds of the chosen configuration, and 3 of 6 ")
+    assert line.startswith("Epoch cap: 2 of 3 folds of the chosen configuration (3 of 6 ")
+    assert "early stopping (patience 2) ended the rest" in line
     assert "cap of 4 epochs" in line and "A larger --epochs may find a better model." in line
     (line,) = epoch_cap_lines(study, chosen=1)
     assert line.startswith("Epoch cap: 1 of 3 folds") and "larger" not in line

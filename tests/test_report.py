@@ -22,6 +22,9 @@ def test_report_writes_every_figure_and_escapes_the_study_name(finished_fake_stu
     html = page.read_text(encoding="utf-8")
     for key, _ in FIGURES:
         png = page.parent / f"{key}.png"
+        if key == "nested_cv":  # only for a study run with --outer-folds (tests/run/test_nested.py)
+            assert not png.exists() and key not in html
+            continue
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
         assert f'src="{key}.png"' in html
     assert "<script>" not in html and "&lt;script&gt;" in html

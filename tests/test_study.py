@@ -27,6 +27,11 @@ def run_cli(args, storage, capsys):
 ERROR_CASES = [
     # (arguments, words the message must contain)
     (["--backend", "torch", "--folds", "1"], "--folds 2 or more, got --folds 1"),
+    (["--backend", "torch", "--repeats", "0"], "--repeats must be an integer >= 1, got 0"),
+    (
+        ["--backend", "torch", "--outer-folds", "1"],
+        "--outer-folds (the K of nested cross-validation) must be an integer >= 2, got 1",
+    ),
     (["--backend", "torch", "--lambda-min", "0"], "lambda-min must be a finite number > 0"),
     (
         ["--backend", "torch", "--lambda-min", "1e-2", "--lambda-max", "1e-3"],

@@ -13,7 +13,9 @@ from regsearch.errors import ConfigError, param
 __all__ = ["Fold", "folds_fingerprint", "make_folds"]
 
 
-def make_folds(y: np.ndarray, n_folds: int, seed: int, repeats: int = 1) -> list[Fold]:
+def make_folds(
+    y: np.ndarray, n_folds: int, seed: int, repeats: int = 1, *, option: str = "folds"
+) -> list[Fold]:
     """Stratified k-fold splits of ``y``, shuffled with ``seed``: one partition
     (``StratifiedKFold``), or ``repeats`` partitions each shuffled anew
     (``RepeatedStratifiedKFold``), listed partition by partition, ``repeats * n_folds`` in all.
@@ -22,14 +24,15 @@ def make_folds(y: np.ndarray, n_folds: int, seed: int, repeats: int = 1) -> list
     every resumed run) is scored on identical ones.
 
     Raises:
-        ConfigError: if some class has fewer than ``n_folds`` members.
+        ConfigError: if some class has fewer than ``n_folds`` members (the message names the
+            setting ``option``).
     """
     classes, counts = np.unique(y, return_counts=True)
     if counts.min() < n_folds:
         rare = classes[counts.argmin()]
         raise ConfigError(
             f"stratified {n_folds}-fold cross-validation needs at least {n_folds} examples of "
-            f"every class, but class {rare} has {counts.min()}. Use {param('folds')} "
+            f"every class, but class {rare} has {counts.min()}. Use {param(option)} "
             f"{max(2, counts.min())} or fewer, or more data."
         )
     # The first partition is StratifiedKFold(shuffle=True, random_state=seed)'s (the only one

@@ -14,6 +14,7 @@ from typing import Any
 from regsearch import records
 from regsearch.config import describe_splits
 from regsearch.errors import ConfigError
+from regsearch.present.nested import nested_lines
 from regsearch.present.rows import trial_rows
 from regsearch.present.tables import chosen_lines
 
@@ -242,6 +243,57 @@ def test_accuracy(study: Any, out: Path) -> str | None:
     return _save(fig, out / "test_accuracy.png")
 
 
+def nested_cv(study: Any, out: Path) -> str | None:
+    """Nested cross-validation (the stored ``nested`` record): each outer fold's held-out
+    accuracy of the search's refit and of the baseline, beside the nested estimate, the
+    non-nested best CV score and the test score; and the lambda each outer fold chose."""
+    record = study.user_attrs.get(records.NESTED)
+    if not record:
+        return None
+    outer = record["outer"]
+    folds = [o["fold"] for o in outer]
+    fig, (left, right) = _new_figure(5.5, 4.2, 2)
+    left.plot(folds, [o["accuracy"] for o in outer], "o", color="crimson", label="search's refit")
+    baselines = [(o["fold"], o["baseline_accuracy"]) for o in outer if o["baseline_accuracy"]]
+    if baselines:
+        left.plot(*zip(*baselines, strict=True), "s", color="grey", label="baseline's refit")
+    for value, style, label in (
+        (record["nested_accuracy"], "-", "nested estimate (mean)"),
+        (record["cv_accuracy"], "--", "non-nested best CV score"),
+        (record["test_accuracy"], ":", "test set (study on all data)"),
+    ):
+        label = f"{label} {value:.4f}"
+        left.axhline(value, linestyle=style, color="black", linewidth=1, label=label)
+    left.set_xticks(folds)
+    left.set_xlabel("outer fold")
+    left.set_ylabel("accuracy (y axis does not start at 0)")
+    left.set_title("Held-out accuracy of each outer fold's search")
+    left.legend(fontsize="small")
+    for name, marker in (("l1", "^"), ("l2", "o")):
+        points = [(o["fold"], o[name]) for o in outer if o[name] > 0]
+        if points:
+            right.plot(*zip(*points, strict=True), marker, markersize=8, label=name)
+        if record[name] > 0:
+            right.axhline(record[name], linestyle="--", linewidth=1, label=f"{name}, all data")
+    right.set_yscale("log")
+    space = records.study_config(study).get("space") or {}
+    if space.get("lambda_min") and space.get("lambda_max"):
+        # The searched range, so that the spread reads against what could have been chosen.
+        right.set_ylim(space["lambda_min"], space["lambda_max"])
+    below = ("data", "axes fraction")  # x at the fold, y near the bottom whatever the scale
+    for o in outer:
+        if o["penalty"] == "none":
+            right.annotate("none", (o["fold"], 0.04), xycoords=below, ha="center")
+    right.set_xticks(folds)
+    right.set_xlim(min(folds) - 0.5, max(folds) + 0.5)
+    right.set_xlabel("outer fold")
+    right.set_ylabel("chosen lambda (log scale, the searched range)")
+    right.set_title("Stability of the chosen lambda")
+    if right.get_legend_handles_labels()[0]:
+        right.legend(fontsize="small")
+    return _save(fig, out / "nested_cv.png")
+
+
 FIGURES = (
     ("accuracy_vs_lambda", "Validation accuracy against lambda"),
     ("history", "Optimisation history"),
@@ -249,6 +301,7 @@ FIGURES = (
     ("loss_curves", "Training and validation loss per epoch (over-fitting picture)"),
     ("weights_vs_lambda", "Weight sparsity and norm against lambda"),
     ("test_accuracy", "Test accuracy"),
+    ("nested_cv", "Nested cross-validation"),
 )
 
 
@@ -284,6 +337,7 @@ def write_report(study: Any, out: Path) -> Path:
         "loss_curves": loss_curves(study, curves, folds, out),
         "weights_vs_lambda": weights_vs_lambda(rows, out),
         "test_accuracy": test_accuracy(study, out),
+        "nested_cv": nested_cv(study, out),
     }
     esc = html.escape
     title = f"regsearch report: {study.study_name}"
@@ -292,7 +346,9 @@ def write_report(study: Any, out: Path) -> Path:
         for key, heading in FIGURES
         if (file := files.get(key)) is not None
     ]
-    summary = "".join(f"<li>{esc(line)}</li>" for line in chosen_lines(study))
+    if nested := study.user_attrs.get(records.NESTED):
+        sections.append(f"<pre>{esc(chr(10).join(nested_lines(nested)))}</pre>")
+    summary = "".join(f"<li>{esc(line)}</li>" for line in chosen_lines(study, nested=False))
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:auto}}img{{max-width:100%}}</style>

@@ -16,6 +16,7 @@ from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP
 from regsearch.cv.comparison import Comparison, corrected_resampled_t_test
 from regsearch.penalty import Penalty, lambda_cell
+from regsearch.present.nested import nested_lines
 
 
 def printable(text: str) -> str:
@@ -158,9 +159,12 @@ def baseline_comparison(
     return corrected_resampled_t_test(diffs, 1 / (folds - 1), rope=rope_pp / 100)
 
 
-def chosen_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[str]:
-    """The selection rule, the chosen configuration, the test results and the comparison with
-    the baseline (``rope_pp``: its region of practical equivalence), as sentences."""
+def chosen_lines(
+    study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP, *, nested: bool = True
+) -> list[str]:
+    """The selection rule, the chosen configuration, the test results, the comparison with
+    the baseline (``rope_pp``: its region of practical equivalence), the epoch cap's count
+    and (with ``nested``) nested cross-validation's outcome, as sentences."""
     selection = records.selection_record(study)
     refit, baseline = records.refit_record(study), records.baseline_refit_record(study)
     if not refit:
@@ -183,7 +187,10 @@ def chosen_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[
             f"{baseline['cv_accuracy']:.4f}: test accuracy {baseline['test_accuracy']:.4f}."
         )
         lines += comparison_lines(study, refit["trial_number"], baseline["trial_number"], rope_pp)
-    lines += epoch_cap_lines(study, refit["trial_number"])
+    lines += epoch_cap_lines(study, refit["trial_number"], lambda name: f"--{name}")
+    record = study.user_attrs.get(records.NESTED)
+    if nested and record:
+        lines += ["", *nested_lines(record)]
     return lines
 
 
@@ -222,11 +229,11 @@ def epoch_cap_lines(
     if not mine:
         return []
     line = (
-        f"Epoch cap: {sum(mine)} of {len(mine)} folds of the chosen configuration, and "
-        f"{sum(every)} of {len(every)} over all complete trials, were still improving when "
-        f"the cap of {cap} epochs ended them (early stopping, patience {patience}, ended the "
-        "others)."
+        f"Epoch cap: {sum(mine)} of {len(mine)} folds of the chosen configuration "
+        f"({sum(every)} of {len(every)} over all complete trials) were still improving when "
+        f"the cap of {cap} epochs ended them"
     )
+    line += "." if all(every) else f"; early stopping (patience {patience}) ended the rest."
     if 2 * sum(mine) > len(mine):
         line += f" A larger {name_of('epochs')} may find a better model."
     return [line]

@@ -12,6 +12,7 @@ from regsearch import records
 from regsearch.cv.doubts import doubts
 from regsearch.errors import render
 from regsearch.penalty import Penalty, lambda_cell
+from regsearch.present.nested import nested_lines
 from regsearch.present.tables import comparison_lines, epoch_cap_lines
 
 if TYPE_CHECKING:
@@ -101,6 +102,9 @@ def summary(
     if baseline is not None:
         lines += comparison_lines(study, chosen.trial_number, baseline.trial_number, config.rope)
     lines += epoch_cap_lines(study, chosen.trial_number, name_of)
+    nested = study.user_attrs.get(records.NESTED)
+    if nested:
+        lines += ["", *nested_lines(nested), ""]
     for doubt in doubts(completed, chosen):
         lines.append(f"Warning: {render(doubt, name_of)}")
     if chosen.model_path:

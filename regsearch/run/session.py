@@ -76,17 +76,7 @@ class StudySession:
         # takes seconds, and refusing them needs none.
         check_storage_url(config.storage)
         if dataset is None:
-            chosen = backend
-            dataset = load_dataset(
-                config.dataset,
-                config.data_dir,
-                download=_downloader(lambda: chosen or get_backend(config.backend), log),
-                create=config.data_dir == default_data_dir(),
-                target=config.target,
-                test_data=config.test_data,
-                test_size=config.test_size,
-                seed=config.seed,
-            )
+            dataset = load_study_data(config, backend, log)
         log(f"Data: {dataset.describe()}.")
         scaling, why = resolve_scaling(config.scale, dataset)
         log(describe_scaling(scaling, why))
@@ -270,6 +260,20 @@ class StudySession:
 
     def complete_trials(self) -> list[FrozenTrial]:
         return self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def load_study_data(config: StudyConfig, backend: Backend | None, log: Log = silent) -> Dataset:
+    """``config``'s dataset; MNIST is downloaded with the backend's loader where missing."""
+    return load_dataset(
+        config.dataset,
+        config.data_dir,
+        download=_downloader(lambda: backend or get_backend(config.backend), log),
+        create=config.data_dir == default_data_dir(),
+        target=config.target,
+        test_data=config.test_data,
+        test_size=config.test_size,
+        seed=config.seed,
+    )
 
 
 def auto_pruner(trainer: Trainer) -> str:
