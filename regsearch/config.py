@@ -130,7 +130,8 @@ class StudyConfig:
     """One study: data, cross-validation, search space, training, storage and how to run it.
 
     ``study_name`` defaults to ``<dataset>-<backend>`` for the MLP, e.g. ``mnist-tf``, and
-    ``<dataset>-<model>-<backend>`` for another model, e.g. ``mnist-cnn-torch``. Everything in
+    ``<dataset>-<model>-<backend>`` for another model, e.g. ``mnist-cnn-torch``; a
+    ``train_size`` follows the dataset, e.g. ``mnist3000-torch``. Everything in
     :meth:`identity`, and the model's architecture, is fixed when the study is created; the
     rest (``trials``, ``pruner``, the refit's ``select`` rule, ``workers``, ...) may change
     between runs of one study.
@@ -154,6 +155,9 @@ class StudyConfig:
             identity: a study may go on on other hardware.
         target: a CSV dataset's label column (required for CSV, refused otherwise).
         test_data: a CSV dataset's test set, a CSV file of the same columns.
+        train_size: train on a stratified sample of this many of the training examples,
+            drawn with ``seed`` (the test set stays whole): a small-data study, e.g. 3,000
+            MNIST images, where over-fitting and so regularization matter.
         test_size: for an ``.npz`` or CSV file without a test set, the stratified fraction of
             its examples held out as the test set with ``seed`` (default 0.2).
         threads: threads of the framework's kernels in each training process; ``None``: the
@@ -196,6 +200,7 @@ class StudyConfig:
     target: str | None = None
     test_data: Path | None = None
     test_size: float | None = None
+    train_size: int | None = None
     scale: str = "auto"
     trial_batch: int = 1
     threads: int | None = None
@@ -235,6 +240,8 @@ class StudyConfig:
         _check_int("trial_batch", self.trial_batch, 1)
         if self.threads is not None:
             _check_int("threads", self.threads, 1)
+        if self.train_size is not None:
+            _check_int("train_size", self.train_size, 2)
         if self.outer_folds is not None:
             _check_int(
                 "outer_folds",
@@ -353,17 +360,19 @@ class StudyConfig:
 
     @property
     def name(self) -> str:
-        """The study name: the given one, or ``<dataset>[-<model>]-<backend>``."""
+        """The study name: the given one, or ``<dataset>[<train_size>][-<model>]-<backend>``."""
         if self.study_name is not None:
             return self.study_name
         model = "" if self.model == "mlp" else f"-{model_label(self.model)}"
-        return f"{dataset_label(self.dataset)}{model}-{self.backend}"
+        sample = "" if self.train_size is None else str(self.train_size)
+        return f"{dataset_label(self.dataset)}{sample}{model}-{self.backend}"
 
     def identity(self) -> dict[str, Any]:
         """The settings a resumed study must share with the stored one (JSON-ready)."""
         return {
             "backend": self.backend,
             "dataset": dataset_label(self.dataset),
+            "train_size": self.train_size,
             "scale": self.scale,
             "folds": self.folds,
             "repeats": self.repeats,

@@ -53,6 +53,9 @@ class Dataset:
     held_out: str | None = None
     """How the test set was drawn from the given examples, when it was (said in
     :meth:`describe`); ``None``: it was given."""
+    sampled: str | None = None
+    """How the training set was sampled from a larger one, when it was (see
+    :meth:`training_sample`)."""
 
     @classmethod
     def from_arrays(
@@ -104,6 +107,41 @@ class Dataset:
         """The smallest and largest training value."""
         return float(self.x_train.min()), float(self.x_train.max())
 
+    def training_sample(self, size: int, seed: int) -> Dataset:
+        """A stratified sample of ``size`` of the training examples (scikit-learn's
+        ``train_test_split(train_size=size, stratify=y_train, random_state=seed)``, kept in
+        their original order); the test set stays whole.
+
+        Raises:
+            DataError: ``size`` is not below the number of training examples, or too small to
+                hold every class.
+        """
+        from sklearn.model_selection import train_test_split
+
+        n = len(self.y_train)
+        if not size < n:
+            raise DataError(
+                f"{param('train_size')} must be below the number of training examples of "
+                f"{self.name} ({n}), got {size}. Use a smaller {param('train_size')}, or leave "
+                "it out to train on all of them."
+            )
+        try:
+            rows, _ = train_test_split(
+                np.arange(n), train_size=size, stratify=self.y_train, random_state=seed
+            )
+        except ValueError as exc:
+            raise DataError(
+                f"{param('train_size')} {size} cannot hold every one of the {self.n_classes} "
+                f"classes in proportion ({exc}). Use a larger {param('train_size')}."
+            ) from exc
+        rows = np.sort(rows)
+        return dataclasses.replace(
+            self,
+            x_train=self.x_train[rows],
+            y_train=self.y_train[rows],
+            sampled=f"a stratified sample of its {n}, drawn with seed {seed}",
+        )
+
     def fingerprint(self) -> str:
         """A SHA-256 over the four arrays (dtype, shape and bytes)."""
         digest = hashlib.sha256()
@@ -125,9 +163,10 @@ class Dataset:
         else:
             shape = f"{self.n_features} features"
         test = f" (test set: {self.held_out})" if self.held_out else ""
+        sampled = f" ({self.sampled})" if self.sampled else ""
         return (
-            f"{self.name}: {len(self.y_train)} training and {len(self.y_test)} test examples"
-            f"{test}, {shape}, {self.n_classes} classes{mapped}"
+            f"{self.name}: {len(self.y_train)} training{sampled} and {len(self.y_test)} test "
+            f"examples{test}, {shape}, {self.n_classes} classes{mapped}"
         )
 
 

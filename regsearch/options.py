@@ -143,6 +143,14 @@ OPTIONS: tuple[Option, ...] = (
         metavar="CSV",
     ),
     Option(
+        "train_size",
+        "train on a stratified sample of N of the training examples, drawn with --seed (the "
+        "test set stays whole): a small-data study, where over-fitting, and so regularization, "
+        "matters",
+        parse=int,
+        metavar="N",
+    ),
+    Option(
         "test_size",
         "for an .npz or CSV file without a test set: the stratified fraction of its examples "
         "held out as the test set, drawn with --seed (default 0.2)",

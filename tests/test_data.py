@@ -302,3 +302,26 @@ def test_a_held_out_fraction_needs_two_examples_of_each_class():
     x, y = np.zeros((10, 5)), np.array([0] * 9 + [1])
     with pytest.raises(DataError, match="cannot hold out a stratified test_size 0.2"):
         Dataset.from_arrays(x, y, test_size=0.2)
+
+
+def test_a_training_sample_is_stratified_seeded_ordered_and_keeps_the_test_set():
+    from regsearch.errors import DataError
+    from regsearch.testing import synthetic_dataset
+
+    data = synthetic_dataset(n_train=300)
+    sample = data.training_sample(60, seed=1)
+    assert len(sample.y_train) == 60 and (sample.x_test == data.x_test).all()
+    full_counts = np.bincount(data.y_train) / len(data.y_train)
+    assert np.abs(np.bincount(sample.y_train) / 60 - full_counts).max() <= 1 / 60 + 1e-9
+    # Rows are original rows, in their original order.
+    rows = [int(np.flatnonzero((data.x_train == x).all(axis=1))[0]) for x in sample.x_train]
+    assert rows == sorted(rows) and (data.y_train[rows] == sample.y_train).all()
+    assert (data.training_sample(60, seed=1).x_train == sample.x_train).all()
+    assert not (data.training_sample(60, seed=2).x_train == sample.x_train).all()
+    assert "60 training (a stratified sample of its 300, drawn with seed 1) and" in (
+        sample.describe()
+    )
+    with pytest.raises(DataError, match="must be below the number of training examples"):
+        data.training_sample(300, seed=0)
+    with pytest.raises(DataError, match="cannot hold every one of the 3 classes"):
+        data.training_sample(2, seed=0)

@@ -9,6 +9,7 @@ import pytest
 
 from regsearch import SearchSpace, run_study
 from regsearch.bench.replay import (
+    Budget,
     ReplayedTrial,
     _score_if_stopped,
     main,
@@ -24,6 +25,15 @@ def test_the_score_if_stopped_is_the_accuracy_at_the_lowest_validation_loss_so_f
     losses = [0.5, 0.4, 0.45, 0.3, 0.3]
     accuracies = [0.7, 0.8, 0.9, 0.85, 0.95]
     assert _score_if_stopped(losses, accuracies) == [0.7, 0.8, 0.8, 0.85, 0.85]
+
+
+def test_a_smaller_budget_reruns_early_stopping_on_the_stored_curves():
+    losses = [1.0, 0.9, 0.95, 0.97, 0.8, 0.85]
+    assert Budget().epochs_trained(losses) == 6
+    assert Budget(patience=2).epochs_trained(losses) == 4  # two epochs above 0.9: stop
+    assert Budget(patience=3).epochs_trained(losses) == 6  # 0.8 at epoch 5 came in time
+    assert Budget(cap=3, patience=3).epochs_trained(losses) == 3
+    assert Budget(cap=2).epochs_trained(losses) == 2
 
 
 def _trial(number: int, reports: list[float], folds: int = 2) -> ReplayedTrial:

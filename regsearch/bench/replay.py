@@ -10,6 +10,12 @@ report epoch by epoch side by side, as a population trains them, and the others 
 finished. What the replay cannot show is how the sampler would have moved with other pruned
 trials: later trials are the stored ones.
 
+A smaller training budget replays too (``--cap C --patience P``): a fold's stored curves are
+the first epochs of the same deterministic training under any budget whose cap and patience
+are no larger than the stored run's, so early stopping is re-run on them (the rule of
+:class:`~regsearch.backends.loop.EarlyStopping`) and each fold's score becomes its validation
+accuracy at the best epoch of the shorter run.
+
 Savings are counted in fold-epochs (a fold trained for one epoch), the unit both paths pay per
 model: a pruned trial keeps the epochs its folds trained up to the epoch (or fold) it stopped at.
 """
@@ -52,8 +58,31 @@ class RuleOutcome:
     chosen_score: float
 
 
-def replayable_trials(study: optuna.Study) -> list[ReplayedTrial]:
-    """The study's complete trials, in number order, with the reports a pruner would see.
+@dataclass(frozen=True)
+class Budget:
+    """A training budget to replay: at most ``cap`` epochs, ``patience`` epochs without a
+    lower validation loss before a fold stops (``None``: the stored run's)."""
+
+    cap: int | None = None
+    patience: int | None = None
+
+    def epochs_trained(self, val_loss: list[float]) -> int:
+        """How many of the stored epochs a fold trains under this budget."""
+        if self.patience is None:
+            return min(len(val_loss), self.cap or len(val_loss))
+        best, wait = np.inf, 0
+        for epoch, loss in enumerate(val_loss[: self.cap], start=1):
+            wait += 1
+            if loss < best:
+                best, wait = loss, 0
+            elif wait >= self.patience:
+                return epoch
+        return min(len(val_loss), self.cap or len(val_loss))
+
+
+def replayable_trials(study: optuna.Study, budget: Budget | None = None) -> list[ReplayedTrial]:
+    """The study's complete trials, in number order, with the reports a pruner would see
+    (under ``budget``, a smaller one than the stored run's: see the module's docstring).
 
     Raises:
         ValueError: the study has pruned trials (their later epochs are unknown) or fold
@@ -65,27 +94,42 @@ def replayable_trials(study: optuna.Study) -> list[ReplayedTrial]:
             f"a replay needs a study run without pruning (--pruner none); trials "
             f"{', '.join(map(str, pruned[:5]))} of {study.study_name!r} were pruned"
         )
+    stored = records.study_config(study).get("train") or {}
+    if budget is not None and (
+        (budget.cap or 0) > stored.get("epochs", 0)
+        or (budget.patience or 0) > stored.get("patience", 0)
+    ):
+        raise ValueError(
+            f"a replayed budget must not exceed the stored run's (epochs "
+            f"{stored.get('epochs')}, patience {stored.get('patience')}), got cap "
+            f"{budget.cap} and patience {budget.patience}"
+        )
     folds = records.study_splits(study)
     return [
-        _replayed(t, folds)
+        _replayed(t, folds, budget or Budget())
         for t in sorted(study.trials, key=lambda t: t.number)
         if t.state == TrialState.COMPLETE
     ]
 
 
-def _replayed(trial: FrozenTrial, folds: int) -> ReplayedTrial:
+def _replayed(trial: FrozenTrial, folds: int, budget: Budget) -> ReplayedTrial:
     histories = records.fold_values(trial.user_attrs, "history", folds)
     if any(h is None or "val_loss" not in h for h in histories):
         raise ValueError(f"trial {trial.number} has folds without per-epoch histories")
-    curves = [_score_if_stopped(h["val_loss"], h["val_accuracy"]) for h in histories]
+    trained = [budget.epochs_trained(h["val_loss"]) for h in histories]
+    curves = [
+        _score_if_stopped(h["val_loss"][:n], h["val_accuracy"][:n])
+        for h, n in zip(histories, trained, strict=True)
+    ]
     last = max(len(c) for c in curves)
     # A fold that stopped early keeps its final score for the later epochs.
     padded = [c + [c[-1]] * (last - len(c)) for c in curves]
+    fold_scores = [c[-1] for c in curves]
     return ReplayedTrial(
         number=trial.number,
-        score=float(trial.value if trial.value is not None else np.nan),
+        score=float(np.mean(fold_scores)),
         epoch_reports=[float(np.mean(column)) for column in zip(*padded, strict=True)],
-        fold_scores=[float(s) for s in records.fold_values(trial.user_attrs, SCORE, folds)],
+        fold_scores=fold_scores,
         fold_epochs=[len(c) for c in curves],
     )
 
@@ -158,13 +202,15 @@ def replay_folds_rule(
 
 
 def epoch_rules(epochs: int) -> list[tuple[str, Callable[[], optuna.pruners.BasePruner]]]:
-    """The epoch rules compared: the median from each epoch ``2..epochs-1`` on, and the
-    stricter 25th percentile (keep the top quarter) from the latest of them."""
+    """The epoch rules compared: the median from epoch 2, 3, 4, 5, 6, 8, 10 or 12 on (those
+    before the last epoch, at least epoch 2), and the stricter 25th percentile (keep the top
+    quarter) from the latest of them."""
+    firsts = [e for e in (2, 3, 4, 5, 6, 8, 10, 12) if e < epochs] or [2]
     rules: list[tuple[str, Callable[[], optuna.pruners.BasePruner]]] = [
         (f"epochs: median from epoch {first}", functools.partial(_percentile, 50.0, first))
-        for first in range(2, max(epochs, 3))
+        for first in firsts
     ]
-    last = max(epochs - 1, 2)
+    last = firsts[-1]
     rules.append((f"epochs: top 25% from epoch {last}", functools.partial(_percentile, 25.0, last)))
     return rules
 
@@ -181,9 +227,9 @@ def _percentile(percentile: float, first: int) -> optuna.pruners.BasePruner:
     )
 
 
-def replay(study: optuna.Study, batch: int) -> list[RuleOutcome]:
-    """Every rule's outcome on ``study``, after the unpruned study's own (``none``)."""
-    trials = replayable_trials(study)
+def replay(study: optuna.Study, batch: int, budget: Budget | None = None) -> list[RuleOutcome]:
+    """Every rule's outcome on ``study`` (under ``budget``), after no pruning's (``none``)."""
+    trials = replayable_trials(study, budget)
     if not trials:
         raise ValueError(f"study {study.study_name!r} has no complete trials to replay")
     epochs = max(len(t.epoch_reports) for t in trials)
@@ -246,15 +292,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--batch", type=int, default=4, help="trials judged side by side (--trial-batch)"
     )
+    parser.add_argument(
+        "--cap", type=int, help="replay a smaller epoch cap than the stored run's --epochs"
+    )
+    parser.add_argument(
+        "--patience", type=int, help="replay a smaller patience than the stored run's"
+    )
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=args.study, storage=args.storage)
+    budget = Budget(args.cap, args.patience)
     try:
-        outcomes = replay(study, args.batch)
+        outcomes = replay(study, args.batch, budget)
     except ValueError as exc:
         print(f"regsearch.bench.replay: {exc}")
         return 2
-    print(print_replay(outcomes, len(replayable_trials(study))))
+    print(print_replay(outcomes, len(replayable_trials(study, budget))))
     return 0
 
 

@@ -104,9 +104,14 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-LEGACY_IDENTITY = {f"{records.CONFIG}.scale": "none", f"{records.CONFIG}.repeats": 1}
+LEGACY_IDENTITY = {
+    f"{records.CONFIG}.scale": "none",
+    f"{records.CONFIG}.repeats": 1,
+    f"{records.CONFIG}.train_size": None,
+}
 """Identity keys newer than some stored studies, with the value those studies had: before
-``--scale`` no study scaled its features, before ``--repeats`` each drew one partition."""
+``--scale`` no study scaled its features, before ``--repeats`` each drew one partition, before
+``--train-size`` each trained on all its training examples."""
 
 
 def _check_same_study(

@@ -263,8 +263,9 @@ class StudySession:
 
 
 def load_study_data(config: StudyConfig, backend: Backend | None, log: Log = silent) -> Dataset:
-    """``config``'s dataset; MNIST is downloaded with the backend's loader where missing."""
-    return load_dataset(
+    """``config``'s dataset (a stratified sample of ``config.train_size`` of its training
+    examples, where set); MNIST is downloaded with the backend's loader where missing."""
+    dataset = load_dataset(
         config.dataset,
         config.data_dir,
         download=_downloader(lambda: backend or get_backend(config.backend), log),
@@ -274,6 +275,9 @@ def load_study_data(config: StudyConfig, backend: Backend | None, log: Log = sil
         test_size=config.test_size,
         seed=config.seed,
     )
+    if config.train_size is not None:
+        dataset = dataset.training_sample(config.train_size, config.seed)
+    return dataset
 
 
 def auto_pruner(trainer: Trainer) -> str:

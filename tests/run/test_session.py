@@ -345,6 +345,26 @@ def test_arrays_from_a_notebook_run_a_study_and_the_held_out_split_is_stored(con
     assert result.study.user_attrs["dataset_fingerprint"] == data.fingerprint()
 
 
+def test_a_training_sample_names_the_study_and_is_part_of_its_identity(config, monkeypatch):
+    from regsearch.data import Dataset
+
+    blobs = synthetic_dataset(n_train=300)
+    monkeypatch.setattr(
+        "regsearch.run.session.load_dataset",
+        lambda *args, **kwargs: Dataset.from_arrays(blobs.x_train, blobs.y_train, test_size=0.2),
+    )
+    sampled = dataclasses.replace(config, study_name=None, train_size=120)
+    assert sampled.name == "digits120-torch"
+    study = run_study(sampled, backend=FakeBackend()).study
+    assert study.user_attrs["config"]["train_size"] == 120
+    assert "120 training (a stratified sample of its 240" in study.user_attrs["dataset_summary"]
+    with pytest.raises(StudyMismatch, match="config.train_size: stored 120, now 150"):
+        run_study(
+            dataclasses.replace(sampled, train_size=150, study_name="digits120-torch"),
+            backend=FakeBackend(),
+        )
+
+
 def test_a_trial_batch_trains_several_trials_folds_as_one_population(config, tiny_dataset):
     batched = dataclasses.replace(config, pruner="none", trials=9, trial_batch=4)
     backend = FakeBackend()
