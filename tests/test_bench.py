@@ -90,6 +90,22 @@ def test_keras_towers_probe_times_both_ways(tmp_path, capsys):
     )
 
 
+def test_the_denormals_probe_times_each_epoch_with_subnormals_kept_and_flushed(tmp_path, capsys):
+    import torch
+
+    write_tiny_mnist(tmp_path, n_train=300, n_test=50)
+    args = ["--backend", "torch", "--data-dir", str(tmp_path), "--epochs", "2", "--skip-tutorial"]
+    assert bench.main([*args, "--study-folds", "3", "--denormals", "1e-3"]) == 0
+    out = capsys.readouterr().out
+    for how in ("kept", "flushed to zero"):
+        assert re.search(
+            rf"l2=0.001, 3 folds at once, subnormals {how}: [\d.]+ s, epochs trained "
+            rf"\[\d+, \d+, \d+\]; seconds per epoch: [\d.]+ [\d.]+\n",
+            out,
+        )
+    assert (torch.tensor([1e-39]) * 1.0).item() == 0.0  # left flushing, as training wants
+
+
 def test_the_default_study_path_is_timed_quiet_and_beside_a_busy_process(tmp_path, capsys):
     write_tiny_mnist(tmp_path, n_train=300, n_test=50)
     args = ["--backend", "torch", "--data-dir", str(tmp_path), "--epochs", "2", "--skip-tutorial"]

@@ -106,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
         "towers (tf)",
     )
     parser.add_argument(
+        "--denormals",
+        type=float,
+        default=0.0,
+        metavar="L2",
+        help="also time a trial's --study-folds MLP folds trained at once with penalty L2 for "
+        "--epochs epochs, epoch by epoch, with subnormal floats kept and flushed to zero (torch)",
+    )
+    parser.add_argument(
         "--skip-tutorial",
         action="store_true",
         help="skip the tutorial comparison (its ratio line then reads ratio=nan)",
@@ -241,6 +249,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"as {args.keras_towers} towers of one model {towers:.2f} s ({one / towers:.2f}x).",
             flush=True,
         )
+    if args.denormals > 0:
+        from regsearch.bench.probes import denormal_timings
+
+        by_flush = denormal_timings(ds, settings, args.study_folds, args.seed, args.denormals)
+        for flushed, (seconds, trained) in by_flush.items():
+            print(
+                f"\nl2={args.denormals:g}, {args.study_folds} folds at once, subnormals "
+                f"{'flushed to zero' if flushed else 'kept'}: {sum(seconds):.1f} s, epochs "
+                f"trained {trained}; seconds per epoch: " + " ".join(f"{s:.1f}" for s in seconds),
+                flush=True,
+            )
     if args.memory_trials > 5:
         marks = memory_over_trials(args.backend, ds, args.memory_trials, args.seed)
         last = args.memory_trials

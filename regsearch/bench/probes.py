@@ -191,3 +191,46 @@ def thread_timings(
     finally:
         torch.set_num_threads(before)
     return found
+
+
+def denormal_timings(
+    ds: Dataset, settings: TrainSettings, folds: int, seed: int, l2: float
+) -> dict[bool, tuple[list[float], list[int]]]:
+    """A trial's ``folds`` MLP folds trained at once with penalty ``l2`` for
+    ``settings.epochs`` epochs, with subnormal floats kept and flushed to zero (torch):
+    ``{flushed: (seconds of each epoch, epochs each fold trained)}``. The measurement behind
+    :func:`regsearch.backends.torch.flush_denormals`."""
+    import torch
+
+    from regsearch.backends import get_backend
+    from regsearch.cv.folds import make_folds
+    from regsearch.models import model_factory
+    from regsearch.penalty import Penalty
+    from regsearch.seeds import fold_seed
+
+    trainer = get_backend("torch").trainer(
+        ds.x_train, ds.y_train, ds.n_classes, settings, model_factory("mlp", "torch")
+    )
+    parallel = trainer.fold_parallel
+    assert parallel is not None
+    parts = make_folds(ds.y_train, folds, seed)
+    seeds = [fold_seed(seed, i) for i in range(folds)]
+    found = {}
+    try:
+        for flushed in (False, True):
+            torch.set_flush_denormal(flushed)
+            marks: list[float] = []
+            mark = marks.append
+            fits = parallel.fit_folds(
+                parts,
+                Penalty(l2=l2),
+                settings.epochs,
+                seeds,
+                on_epoch=lambda _, mark=mark: mark(time.perf_counter()),  # type: ignore[misc]
+            )
+            marks.append(time.perf_counter())
+            seconds = [b - a for a, b in itertools.pairwise(marks)]
+            found[flushed] = (seconds, [len(f.history["loss"]) for f in fits])
+    finally:
+        torch.set_flush_denormal(True)
+    return found

@@ -44,6 +44,16 @@ def test_both_mlps_train_their_folds_at_once(data):
     assert "Keras towers" in keras_trainer.fold_parallel_reason
 
 
+def test_a_torch_trainer_flushes_subnormal_floats_on_the_cpu(data):
+    import torch
+
+    torch.set_flush_denormal(False)
+    subnormal = torch.tensor([1e-39], dtype=torch.float32)
+    assert (subnormal * 1.0).item() != 0.0  # kept: the slow path a penalty drives weights into
+    trainer_for("torch", data)
+    assert (subnormal * 1.0).item() == 0.0
+
+
 def test_keras_folds_train_one_at_a_time_where_towers_would_not_train_as_alone(data):
     from regsearch.backends.keras_runtime import keras
 
