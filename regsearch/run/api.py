@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -49,8 +50,10 @@ def run_study(
     It is quiet: Optuna's own log lines are held back during the call, and nothing is
     printed unless ``verbose`` (a line per trial, and the progress sentences) or ``log`` asks.
     With ``config.workers > 1`` the trials run in that many worker processes; with
-    ``config.refit_only`` none run. Everything that can be refused (data, folds, backend, a
-    mismatching stored study) is checked before anything is written to the storage. A chosen
+    ``config.refit_only`` none run. With ``config.outer_folds``, nested cross-validation runs
+    first (:mod:`regsearch.run.nested`) and the main study records its estimate. Everything
+    that can be refused (data, folds, backend, a mismatching stored study) is checked before
+    anything is written to the storage. A chosen
     model at chance level, or trials that all tie, raise a :class:`RegsearchWarning`.
 
     Args:
@@ -69,6 +72,8 @@ def run_study(
             worker refits), ``WorkerFailed`` and ``StorageFailed``.
     """
     say = log or (print if verbose else silent)
+    if config.outer_folds is not None:
+        return _run_nested(config, backend, dataset, observer, log, verbose)
     observers = Observers([*([observer] if observer else []), *([TrialLines()] if verbose else [])])
     with _optuna_quiet():
         session = open_session(config, backend=backend, dataset=dataset, log=say)
@@ -82,6 +87,41 @@ def run_study(
     for doubt in doubts(session.complete_trials(), chosen):
         warnings.warn(render(doubt), RegsearchWarning, stacklevel=2)
     return StudyResult(session.study, chosen, baseline, new_trials)
+
+
+def _run_nested(
+    config: StudyConfig,
+    backend: Backend | None,
+    dataset: Dataset | None,
+    observer: Observer | None,
+    log: Callable[[str], None] | None,
+    verbose: bool,
+) -> StudyResult:
+    """Nested cross-validation (:mod:`regsearch.run.nested`): each outer fold's inner study,
+    then the study on all training data, whose result is returned with the comparison stored
+    as ``study.user_attrs["nested"]``."""
+    from regsearch.run.nested import outer_studies, summarize
+    from regsearch.run.session import load_study_data
+
+    if dataset is None:
+        with _storage_failures(config):
+            dataset = load_study_data(config, backend, log or silent)
+    for _, inner, data in outer_studies(config, dataset):
+        run_study(
+            inner,
+            backend=backend,
+            dataset=data,
+            observer=observer,
+            log=log,
+            verbose=verbose,
+        )
+    main = dataclasses.replace(config, outer_folds=None)
+    result = run_study(
+        main, backend=backend, dataset=dataset, observer=observer, log=log, verbose=verbose
+    )
+    with _storage_failures(config):
+        summarize(config, result.study, config.storage)
+    return result
 
 
 @contextlib.contextmanager

@@ -66,7 +66,7 @@ def outer_studies(
 
 
 def summarize(
-    config: StudyConfig, study: optuna.Study, storage: optuna.storages.BaseStorage
+    config: StudyConfig, study: optuna.Study, storage: str | optuna.storages.BaseStorage
 ) -> dict[str, Any] | None:
     """Read the finished inner studies of ``config`` and the main ``study`` back from
     ``storage``, store the comparison in ``study`` as ``nested`` and return it; ``None`` (nothing

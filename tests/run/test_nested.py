@@ -121,3 +121,22 @@ def test_the_stability_line_counts_types_and_the_lambda_range():
     assert "the baseline's, alike: 0.7900 (+1.00 pp for the search)" in text
     assert "+10.00 pp above the nested estimate); test set: 0.8500" in text
     assert "Inner studies, in the same storage: s-outer1of3 to s-outer3of3." in text
+
+
+def test_the_python_api_runs_nested_cv_and_returns_the_main_study(tmp_path, tiny_dataset):
+    from regsearch import run_study
+
+    config = dataclasses.replace(fake_study_config(tmp_path), outer_folds=2, trials=3)
+    result = run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
+    assert result.study.study_name == "digits-torch"
+    record = result.study.user_attrs["nested"]
+    assert [o["study"] for o in record["outer"]] == [
+        "digits-torch-outer1of2",
+        "digits-torch-outer2of2",
+    ]
+    assert record["test_accuracy"] == result.chosen.test_accuracy
+    inner = optuna.load_study(study_name="digits-torch-outer2of2", storage=config.storage)
+    assert (
+        len(inner.trials) == 3
+        and inner.user_attrs["refit"]["test_accuracy"] == (record["outer"][1]["accuracy"])
+    )
