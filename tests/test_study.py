@@ -242,6 +242,10 @@ def test_shipped_config_files_are_valid_and_flags_override_them():
     wide = config_from_args(args)
     assert wide.train.hidden == (256, 128) and wide.select == "one-se"
     assert wide.space.lambda_max == 1.0 and wide.pruner == "hyperband"
+    _, args = parse_args(["--config", str(PROJECT_ROOT / "studies/mnist-small.toml")])
+    small = config_from_args(args)
+    assert small.train_size == 3000 and small.repeats == 3 and small.n_splits == 15
+    assert small.name == "mnist3000-torch" and small.train.patience == 10
     tutorial = str(PROJECT_ROOT / "studies/mnist-tf.toml")
     _, args = parse_args(
         ["--config", tutorial, "--backend", "torch", "--hidden", "64", "--lambda-min", "1e-5"]

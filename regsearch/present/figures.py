@@ -65,6 +65,24 @@ def accuracy_vs_lambda(rows: list[dict[str, Any]], selection: dict[str, Any], ou
     if baseline is not None:
         ax.axhline(baseline["mean_test_accuracy"], color="grey", ls="--", label="baseline (none)")
     _mark_choices(ax, complete, selection)
+    means = [r["mean_test_accuracy"] for r in complete]
+    if baseline is not None:
+        # Keep the region that matters readable: trials far below the baseline (a penalty
+        # that ruined training) would squash it, so they sit below the axis, counted.
+        floor = baseline["mean_test_accuracy"] - 0.1
+        below = [m for m in means if m < floor]
+        if below:
+            shown = [m for m in means if m >= floor]
+            ax.set_ylim(min(shown) - 0.02, max(shown) + 0.01)
+            ax.text(
+                0.99,
+                0.02,
+                f"{len(below)} trial{'s' * (len(below) > 1)} below the axis "
+                f"(down to {min(below):.3f})",
+                transform=ax.transAxes,
+                ha="right",
+                fontsize=8,
+            )
     ax.set_xscale("log")
     ax.set_xlabel("lambda (penalty strength, log scale)")
     ax.set_ylabel("mean validation accuracy (fraction)")
@@ -177,19 +195,25 @@ def loss_curves(study: Any, trials: dict[str, int | None], folds: int, out: Path
     colours = plt.get_cmap("tab10")
     for ax, (number, label) in zip(axes, panels.items(), strict=True):
         attrs = study.trials[number].user_attrs
+        # Up to 5 splits get a legend entry each; more would hide the curves, so then one
+        # entry per line style says which is which (the colours still tell splits apart).
+        named = folds <= 5
         for i in range(folds):
             history = records.fold_value(attrs, i, "history")
             if not history:
                 continue
             epochs = range(1, len(history["loss"]) + 1)
-            ax.plot(epochs, history["loss"], "--", color=colours(i), label=f"fold {i} training")
+            first = i == 0
+            train_label = f"fold {i} training" if named else ("training" if first else None)
+            ax.plot(epochs, history["loss"], "--", color=colours(i % 10), label=train_label)
             if "val_loss" in history:
-                ax.plot(epochs, history["val_loss"], "-", color=colours(i), label=f"fold {i} val.")
-        ax.set_title(f"{label}: trial {number}")
+                val_label = f"fold {i} val." if named else ("validation" if first else None)
+                ax.plot(epochs, history["val_loss"], "-", color=colours(i % 10), label=val_label)
+        ax.set_title(f"{label}: trial {number}" + ("" if named else f" ({folds} splits)"))
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("penalized cross-entropy loss (nats)")
-        ax.legend(fontsize=6, ncol=2)
+        ax.legend(fontsize=6 if named else 8, ncol=2 if named else 1)
     return _save(fig, out / "loss_curves.png")
 
 
