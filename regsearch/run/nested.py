@@ -60,7 +60,11 @@ def outer_studies(
             y_train=dataset.y_train[train],
             x_test=dataset.x_train[held_out],
             y_test=dataset.y_train[held_out],
-            held_out=f"outer fold {fold + 1} of {k}, {len(held_out)} training examples",
+            held_out=(
+                f"the held-out part of outer fold {fold + 1} of {k} of the "
+                f"{len(dataset.y_train)} training examples"
+            ),
+            sampled=None,  # the outer split is said in held_out; a sample note would mislead
         )
         yield fold, inner, data
 

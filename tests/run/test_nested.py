@@ -41,7 +41,7 @@ def test_outer_folds_partition_the_training_rows_into_inner_studies(tmp_path, ti
         assert len(data.y_train) + len(data.y_test) == len(tiny_dataset.y_train)
         train = {row.tobytes() for row in data.x_train}
         assert not train & {row.tobytes() for row in data.x_test}
-        assert data.held_out.startswith(f"outer fold {fold + 1} of 3")
+        assert data.held_out.startswith(f"the held-out part of outer fold {fold + 1} of 3 of")
     again = list(outer_studies(config, tiny_dataset))
     assert all((a[2].y_test == b[2].y_test).all() for a, b in zip(outer, again, strict=True))
 
@@ -71,7 +71,9 @@ def test_nested_cv_from_the_command_line_stores_and_reports_the_estimate(
     assert record["cv_accuracy"] == main_study["refit"]["cv_accuracy"]
     assert record["test_accuracy"] == main_study["refit"]["test_accuracy"]
     # Each inner study was tested on its outer fold's held-out third of the 1,347 rows.
-    assert all("(test set: outer fold" in attrs["dataset_summary"] for attrs in inner)
+    assert all(
+        "(test set: the held-out part of outer fold" in attrs["dataset_summary"] for attrs in inner
+    )
     assert "Outer fold 2 of 3: the whole search, as study 'digits-torch-outer2of3'" in out
     assert f"Nested estimate of the search: {np.mean(scores):.4f}" in out
     assert "Non-nested best CV score" in out and "Chosen across outer folds:" in out
