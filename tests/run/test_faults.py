@@ -86,7 +86,7 @@ def test_ctrl_c_during_a_fold_loses_nothing_and_the_rerun_completes(backend, sig
     assert time.monotonic() - sent < 15  # prompt
     assert proc.returncode == 130
     assert "Traceback" not in err
-    assert f"Interrupted: {len(finished_before)} of 4 trials are finished" in err
+    assert f"Interrupted: {len(finished_before)} of 4 trials of {name!r} are finished" in err
     assert "rerun the same command to resume" in err
 
     study = optuna.load_study(study_name=name, storage=storage)
