@@ -7,6 +7,11 @@ retrained on the whole training set and tested once.
 >>> from regsearch import StudyConfig, run_study  # doctest: +SKIP
 >>> result = run_study(StudyConfig(backend="torch", dataset="digits", trials=5))  # doctest: +SKIP
 >>> result.chosen.test_accuracy  # doctest: +SKIP
+
+or as a scikit-learn estimator:
+
+>>> from regsearch import RegularizationSearchCV  # doctest: +SKIP
+>>> RegularizationSearchCV("mlp", backend="torch", cv=5, n_trials=20).fit(X, y)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from regsearch.penalty import Penalty
 if TYPE_CHECKING:
     from regsearch.cv.refit import RefitResult
     from regsearch.data import Dataset
+    from regsearch.estimator import RegularizationSearchCV
     from regsearch.run import StudyResult, run_study
     from regsearch.saved import load_model, predict_proba
 
@@ -50,6 +56,7 @@ __all__ = [
     "RefitError",
     "RefitResult",
     "RegsearchError",
+    "RegularizationSearchCV",
     "SearchSpace",
     "StorageFailed",
     "StudyConfig",
@@ -68,6 +75,7 @@ _LAZY = {
     "StudyResult": "regsearch.run",
     "RefitResult": "regsearch.cv.refit",
     "Dataset": "regsearch.data",
+    "RegularizationSearchCV": "regsearch.estimator",
     "load_model": "regsearch.saved",
     "predict_proba": "regsearch.saved",
 }

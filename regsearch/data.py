@@ -89,6 +89,12 @@ class Dataset:
         return with_test_set(name, arrays, Path(name), test_size, seed, "test_size")
 
     @property
+    def has_test_set(self) -> bool:
+        """Whether there is a test set to score the refit on (an estimator's ``fit(X, y)``
+        searches and refits on all its rows, and leaves the testing to its caller)."""
+        return len(self.y_test) > 0
+
+    @property
     def example_shape(self) -> tuple[int, ...]:
         """One example's shape: ``(H, W, C)`` for images, ``(F,)`` for features."""
         return tuple(int(d) for d in self.x_train.shape[1:])
@@ -164,9 +170,11 @@ class Dataset:
             shape = f"{self.n_features} features"
         test = f" (test set: {self.held_out})" if self.held_out else ""
         sampled = f" ({self.sampled})" if self.sampled else ""
+        tested = f"and {len(self.y_test)} test " if self.has_test_set else ""
+        untested = "" if self.has_test_set else " (no test set)"
         return (
-            f"{self.name}: {len(self.y_train)} training{sampled} and {len(self.y_test)} test "
-            f"examples{test}, {shape}, {self.n_classes} classes{mapped}"
+            f"{self.name}: {len(self.y_train)} training{sampled} {tested}examples{test}"
+            f"{untested}, {shape}, {self.n_classes} classes{mapped}"
         )
 
 

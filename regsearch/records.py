@@ -13,7 +13,7 @@ Trials (user attributes, scikit-learn ``cv_results_`` names, as optuna-integrati
 
 Studies (user attributes): ``config``, ``dataset_fingerprint``, ``folds_fingerprint``,
 ``dataset_summary``, ``classes``, ``versions``, ``metric``, ``selection``, ``refit``,
-``baseline_refit``, ``nested``.
+``baseline_refit``, ``nested``, ``splitter``.
 """
 
 from __future__ import annotations
@@ -83,6 +83,10 @@ SELECTION = "selection"
 REFIT = "refit"
 """The chosen configuration's refit and test; written last, so its presence means "done"."""
 BASELINE_REFIT = "baseline_refit"
+SPLITTER = "splitter"
+"""A study scored on a scikit-learn splitter's splits instead of stratified k-fold:
+``{splitter, test_to_train}`` (its ``repr``, and the mean ratio of validation to training rows
+per split)."""
 NESTED = "nested"
 """Nested cross-validation's outcome, written into the main study once its inner studies and
 its own refit are done (see :mod:`regsearch.run.nested`)."""

@@ -16,12 +16,16 @@ from typing import Any
 import numpy as np
 
 from regsearch.errors import DataError
+from regsearch.models.loading import ModelSpec
 
 _BATCH = 4096  # rows per forward pass in predict_proba; bounds memory, not results
 
 
-def load_model(path: str | Path) -> Any:
+def load_model(path: str | Path, model: ModelSpec | None = None) -> Any:
     """The model saved at ``path`` (``.keras`` or ``.pt``), in evaluation mode.
+
+    A ``.pt`` file is rebuilt with ``model`` where given (the same builder the study used,
+    e.g. a lambda that cannot be imported by its recorded name), else with the recorded one.
 
     A PyTorch model takes rows in PyTorch's layout (images ``(N, C, H, W)``) and has an
     ``outputs`` attribute, ``logits`` or ``probabilities``; :func:`predict_proba` handles
@@ -48,16 +52,18 @@ def load_model(path: str | Path) -> Any:
     if not isinstance(saved, dict) or "architecture" not in saved:
         raise DataError(f"{path}: not a model regsearch saved (no 'architecture' in it).")
     arch = saved["architecture"]
-    factory = model_factory(arch["model"], "torch", tuple(arch.get("hidden", (128,))))
+    spec = arch["model"] if model is None else model
+    factory = model_factory(spec, "torch", tuple(arch.get("hidden", (128,))))
     input_shape = tuple(arch["input_shape"])
-    model = factory(input_shape, int(arch["n_classes"]))
-    model = materialised(model, torch.zeros((1, *input_shape)))
-    model.load_state_dict(saved["state_dict"])
+    module = materialised(
+        factory(input_shape, int(arch["n_classes"])), torch.zeros((1, *input_shape))
+    )
+    module.load_state_dict(saved["state_dict"])
     scaling = saved.get("scaling")
     if scaling is not None:  # shift and scale are stored in the model's layout
-        model = Scaled(model, scaling["shift"], scaling["scale"])
-    model.outputs = arch.get("outputs", "logits")
-    return model.eval()
+        module = Scaled(module, scaling["shift"], scaling["scale"])
+    module.outputs = arch.get("outputs", "logits")
+    return module.eval()
 
 
 def predict_proba(model: Any, x: np.ndarray) -> np.ndarray:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RefitResult:
-    """A configuration retrained on all training data and scored on the test set."""
+    """A configuration retrained on all training data and scored on the test set
+    (``test_accuracy`` and ``test_loss`` are NaN where the data have no test set)."""
 
     trial_number: int
     penalty: str
@@ -64,7 +65,8 @@ def refit_and_test(
     save_to: Path | None = None,
 ) -> RefitResult:
     """Train ``trial``'s penalty on every training row for :func:`refit_epochs` epochs, with no
-    early stopping, then evaluate once on the test set (and save the model to ``save_to``)."""
+    early stopping, then evaluate once on the test set, if there is one (and save the model to
+    ``save_to``)."""
     penalty = records.penalty_of(trial)
     epochs = refit_epochs(trial)
     all_rows = np.arange(len(dataset.y_train))
@@ -74,18 +76,24 @@ def refit_and_test(
             f"the refit of trial {trial.number} ({penalty.describe()}) diverged: {fit.diverged}. "
             f"Its folds trained fine, so the learning rate is on the edge; lower {param('lr')}."
         )
-    logits = trainer.predict_logits(fit.model, dataset.x_test)
     model_path = str(trainer.save(fit.model, save_to)) if save_to is not None else None
+    nan = float("nan")
+    test_accuracy, test_loss, majority = nan, nan, None
+    if dataset.has_test_set:
+        logits = trainer.predict_logits(fit.model, dataset.x_test)
+        test_accuracy = accuracy(logits, dataset.y_test)
+        test_loss = cross_entropy(logits, dataset.y_test)
+        majority = float(np.mean(dataset.y_test == np.bincount(dataset.y_train).argmax()))
     return RefitResult(
         trial_number=trial.number,
         penalty=penalty.kind,
         l1=penalty.l1,
         l2=penalty.l2,
         epochs=epochs,
-        cv_accuracy=float(trial.value if trial.value is not None else float("nan")),
-        test_accuracy=accuracy(logits, dataset.y_test),
-        test_loss=cross_entropy(logits, dataset.y_test),
+        cv_accuracy=float(trial.value if trial.value is not None else nan),
+        test_accuracy=test_accuracy,
+        test_loss=test_loss,
         fit_time=fit.fit_time,
         model_path=model_path,
-        majority_accuracy=float(np.mean(dataset.y_test == np.bincount(dataset.y_train).argmax())),
+        majority_accuracy=majority,
     )

@@ -141,7 +141,8 @@ def baseline_comparison(
     """The corrected resampled t-test of trial ``chosen`` against trial ``baseline`` on their
     shared splits (:mod:`regsearch.cv.comparison`), or ``None`` with fewer than 2 of them.
     Each split holds out 1 of k folds, so ``n_test / n_train = 1 / (k - 1)``; with repeated
-    k-fold there are ``repeats * k`` splits at the same ratio."""
+    k-fold there are ``repeats * k`` splits at the same ratio; a study scored on a
+    scikit-learn splitter's splits stores their mean ratio (:data:`records.SPLITTER`)."""
     a, b = study.trials[chosen].user_attrs, study.trials[baseline].user_attrs
     folds = records.study_folds(study) or len(records.fold_scores(study.trials[chosen]))
     splits = records.study_splits(study) or folds
@@ -156,7 +157,9 @@ def baseline_comparison(
     ]
     if len(diffs) < 2 or folds < 2:
         return None
-    return corrected_resampled_t_test(diffs, 1 / (folds - 1), rope=rope_pp / 100)
+    splitter = study.user_attrs.get(records.SPLITTER) or {}
+    ratio = float(splitter.get("test_to_train", 1 / (folds - 1)))
+    return corrected_resampled_t_test(diffs, ratio, rope=rope_pp / 100)
 
 
 def chosen_lines(
@@ -179,12 +182,12 @@ def chosen_lines(
     lines.append(
         f"Chosen: trial {refit['trial_number']} ({refit['penalty']}{', ' if lambdas else ''}"
         f"{lambdas}), CV accuracy {refit['cv_accuracy']:.4f}, refit for {refit['epochs']} "
-        f"epochs: test accuracy {refit['test_accuracy']:.4f}."
+        f"epochs: {_tested(refit)}."
     )
     if baseline:
         lines.append(
             f"Baseline: trial {baseline['trial_number']}, CV accuracy "
-            f"{baseline['cv_accuracy']:.4f}: test accuracy {baseline['test_accuracy']:.4f}."
+            f"{baseline['cv_accuracy']:.4f}: {_tested(baseline)}."
         )
         lines += comparison_lines(study, refit["trial_number"], baseline["trial_number"], rope_pp)
     lines += epoch_cap_lines(study, refit["trial_number"], lambda name: f"--{name}")
@@ -192,6 +195,14 @@ def chosen_lines(
     if nested and record:
         lines += ["", *nested_lines(record)]
     return lines
+
+
+def _tested(refit: dict[str, Any]) -> str:
+    """``test accuracy 0.9474``, or that there was no test set (NaN is stored then)."""
+    value = refit.get("test_accuracy")
+    if value is None or math.isnan(value):
+        return "no test set"
+    return f"test accuracy {value:.4f}"
 
 
 def hit_epoch_cap(attrs: dict[str, Any], split: int, cap: int, patience: int) -> bool | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -90,15 +91,18 @@ def summary(
         f"Chosen{rule}: trial {chosen.trial_number} ({penalty_text}), CV accuracy "
         f"{chosen.cv_accuracy:.4f}; refit on all training data for {chosen.epochs} epochs."
     )
-    lines.append(
-        f"Test accuracy: chosen {chosen.test_accuracy:.4f} (loss {chosen.test_loss:.4f})"
-        + (
-            f", baseline {baseline.test_accuracy:.4f} (loss {baseline.test_loss:.4f})"
-            if baseline is not None
-            else ""
+    if math.isnan(chosen.test_accuracy):
+        lines.append("Test accuracy: none measured (the data had no test set).")
+    else:
+        lines.append(
+            f"Test accuracy: chosen {chosen.test_accuracy:.4f} (loss {chosen.test_loss:.4f})"
+            + (
+                f", baseline {baseline.test_accuracy:.4f} (loss {baseline.test_loss:.4f})"
+                if baseline is not None
+                else ""
+            )
+            + "."
         )
-        + "."
-    )
     if baseline is not None:
         lines += comparison_lines(study, chosen.trial_number, baseline.trial_number, config.rope)
     lines += epoch_cap_lines(study, chosen.trial_number, name_of)

@@ -14,6 +14,7 @@ import sqlalchemy
 from regsearch.backends import Backend
 from regsearch.config import StudyConfig
 from regsearch.cv.doubts import doubts
+from regsearch.cv.folds import Splits
 from regsearch.cv.refit import RefitResult
 from regsearch.data import Dataset
 from regsearch.errors import RegsearchWarning, StorageFailed, render
@@ -75,7 +76,7 @@ def run_study(
     if config.outer_folds is not None:
         return _run_nested(config, backend, dataset, observer, log, verbose)
     observers = Observers([*([observer] if observer else []), *([TrialLines()] if verbose else [])])
-    with _optuna_quiet():
+    with optuna_quiet():
         session = open_session(config, backend=backend, dataset=dataset, log=say)
         try:
             new_trials = optimize(
@@ -125,7 +126,7 @@ def _run_nested(
 
 
 @contextlib.contextmanager
-def _optuna_quiet() -> Iterator[None]:
+def optuna_quiet() -> Iterator[None]:
     """Optuna's INFO lines ("Trial 3 finished with value ...") held back: a library call
     should print nothing unless asked; regsearch reports trials itself."""
     before = optuna.logging.get_verbosity()
@@ -142,10 +143,11 @@ def open_session(
     backend: Backend | None = None,
     dataset: Dataset | None = None,
     log: Callable[[str], None] = silent,
+    splits: Splits | None = None,
 ) -> StudySession:
     """:meth:`StudySession.open`, with storage failures as :class:`StorageFailed`."""
     with _storage_failures(config):
-        return StudySession.open(config, backend=backend, dataset=dataset, log=log)
+        return StudySession.open(config, backend=backend, dataset=dataset, log=log, splits=splits)
 
 
 def optimize(

@@ -102,6 +102,8 @@ def _refit(
     baseline: RefitResult | None = None
     if baseline_trial is not None and baseline_trial.number == chosen_trial.number:
         baseline = chosen
+    elif baseline_trial is not None and not dataset.has_test_set:
+        log("No test set: the baseline is not refit (its refit would be scored on nothing).")
     elif baseline_trial is not None:
         log(f"Refitting the unregularized baseline (trial {baseline_trial.number}) the same way.")
         baseline = refit_and_test(trainer, dataset, baseline_trial, config.seed)

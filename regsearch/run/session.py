@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from regsearch import interrupt, records
 from regsearch.backends import Backend, Trainer, get_backend
 from regsearch.config import StudyConfig, default_data_dir
-from regsearch.cv.folds import Fold, folds_fingerprint, make_folds
+from regsearch.cv.folds import Fold, Splits, folds_fingerprint, make_folds
 from regsearch.cv.objective import CrossValidationObjective
 from regsearch.cv.population import Population
 from regsearch.cv.pruning import PruningPolicy
@@ -65,9 +65,14 @@ class StudySession:
         backend: Backend | None = None,
         dataset: Dataset | None = None,
         log: Log = silent,
+        splits: Splits | None = None,
     ) -> StudySession:
         """Check the storage URL, load the data, compute the folds, import the backend, build
         and check the model (a trainer), then create the study or verify the stored one.
+
+        ``splits`` replaces the stratified k-fold splits of ``config.folds`` by a
+        scikit-learn splitter's (``config.folds`` must be their number, ``repeats`` 1); the
+        splitter's description and validation-to-training ratio are stored with the study.
 
         Each process that runs trials takes its own sampler stream
         (:func:`regsearch.run.claims.claim_sampler_stream`) when it starts to run them.
@@ -80,7 +85,11 @@ class StudySession:
         log(f"Data: {dataset.describe()}.")
         scaling, why = resolve_scaling(config.scale, dataset)
         log(describe_scaling(scaling, why))
-        folds = make_folds(dataset.y_train, config.folds, config.seed, config.repeats)
+        if splits is None:
+            folds = make_folds(dataset.y_train, config.folds, config.seed, config.repeats)
+        else:
+            folds = splits.folds
+            log(f"Splits: {splits.description}.")
         if backend is None:
             backend = get_backend(config.backend)
         threads = config.threads or default_threads(config.workers)
@@ -117,6 +126,8 @@ class StudySession:
             records.FOLDS_FINGERPRINT: folds_fingerprint(folds),
             records.MODEL: trainer.model_summary.identity(),
         }
+        if splits is not None:
+            identity[records.SPLITTER] = splits.record()
         storage = open_storage(config.storage, config.heartbeat_interval, config.grace_period)
         # The sampler's seed is set when this process first runs trials (see optimize).
         sampler = optuna.samplers.TPESampler(seed=config.seed)

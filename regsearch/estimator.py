@@ -1,0 +1,370 @@
+""":class:`RegularizationSearchCV`: the study as a scikit-learn estimator.
+
+``RegularizationSearchCV(build, backend="torch", cv=5, n_trials=20).fit(X, y)`` runs the
+study on the arrays (all of them: there is no held-out test set, as in ``GridSearchCV``; test
+with ``score(X_test, y_test)``), then refits the chosen configuration on all rows. The results
+read as ``GridSearchCV``'s: ``best_params_``, ``best_score_``, ``best_index_``,
+``cv_results_``, ``refit_time_``, ``n_splits_``, ``classes_``, and ``predict``,
+``predict_proba`` and ``score`` through the refit model (``best_model_``, a Keras model or a
+PyTorch module). ``study_`` is the Optuna study, with the baseline trial, every fold's records
+and the comparison with the baseline, as the study command stores them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from regsearch.config import PENALTY_TYPES, SearchSpace, StudyConfig, TrainSettings
+from regsearch.data import Dataset
+from regsearch.errors import ConfigError, DataError
+from regsearch.models.loading import ModelSpec, model_label
+
+__all__ = ["RegularizationSearchCV"]
+
+_DEFAULT_TRAIN = TrainSettings()
+_DEFAULT_SPACE = SearchSpace()
+
+
+class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
+    """Search the penalty type (L1, L2, L1+L2) and its lambdas of a neural network classifier
+    by cross-validation, beside an unregularized baseline, then refit the chosen configuration
+    on all of ``X``.
+
+    Parameters:
+        model: ``"mlp"`` (the built-in MLP of ``hidden`` widths), ``"cnn"``, or a callable
+            ``build(input_shape, n_classes)`` returning a fresh Keras model or PyTorch module
+            (see :data:`regsearch.backends.ModelFactory`).
+        backend: ``"torch"`` or ``"tf"``.
+        cv: the number of stratified folds, shuffled with ``random_state`` (regsearch's own
+            splits, so one ``random_state`` gives the same splits in the study command), or a
+            scikit-learn splitter (``KFold(3)``, ``ShuffleSplit(...)``, ...), whose splits
+            every trial is scored on.
+        n_trials: finished trials the study holds, the baseline included.
+        penalties, lambda_min, lambda_max: the search space (see :class:`SearchSpace`).
+        epochs, batch_size, lr, hidden, patience: how each model trains (see
+            :class:`TrainSettings`; ``hidden`` is for ``model="mlp"`` only).
+        pruner, select, scale, device, threads, trial_batch: as the study command's options.
+        refit: refit the chosen configuration on all of ``X`` (``predict`` needs it).
+        storage: an Optuna storage URL to keep (and resume) the study, e.g.
+            ``"sqlite:///search.db"``; ``None``: the study runs in a temporary SQLite file
+            and ends up in an in-memory Optuna storage (``study_``), with nothing left on disk.
+        study_name: the study's name in ``storage``; ``None``: ``arrays[-<model>]-<backend>``.
+        random_state: the seed of the splits, the sampler and every model's initialisation.
+        verbose: print a line per trial and the progress sentences.
+
+    Attributes (after ``fit``):
+        best_params_: the chosen configuration, ``{"penalty": "l2", "l2": 0.0012}``
+            (``{"penalty": "none"}`` for the baseline).
+        best_score_: its mean CV accuracy.
+        best_index_: its row in ``cv_results_``.
+        cv_results_: scikit-learn's layout, one entry per finished (complete or pruned)
+            trial: ``params``, ``param_penalty``, ``param_l1``, ``param_l2`` (masked where a
+            trial has no such lambda), ``split{i}_test_score`` and ``mean_test_score``,
+            ``std_test_score`` (masked where a pruned trial has no value),
+            ``rank_test_score`` (pruned trials rank last), ``mean_fit_time``,
+            ``std_fit_time``, and regsearch's ``trial_number``, ``state``, ``baseline``.
+        refit_time_: seconds the refit trained (with ``refit``).
+        best_model_: the refit model, taking rows as ``X`` (with ``refit``).
+        study_: the Optuna study.
+        n_splits_: train/validation splits every trial was scored on.
+        classes_: the class labels, sorted.
+    """
+
+    def __init__(
+        self,
+        model: ModelSpec = "mlp",
+        *,
+        backend: str = "torch",
+        cv: Any = 5,
+        n_trials: int = 20,
+        penalties: tuple[str, ...] = PENALTY_TYPES,
+        lambda_min: float = _DEFAULT_SPACE.lambda_min,
+        lambda_max: float = _DEFAULT_SPACE.lambda_max,
+        epochs: int = _DEFAULT_TRAIN.epochs,
+        batch_size: int = _DEFAULT_TRAIN.batch_size,
+        lr: float = _DEFAULT_TRAIN.lr,
+        hidden: tuple[int, ...] = _DEFAULT_TRAIN.hidden,
+        patience: int = _DEFAULT_TRAIN.patience,
+        pruner: str = "auto",
+        select: str = "best",
+        refit: bool = True,
+        scale: str = "auto",
+        device: str = "auto",
+        threads: int | None = None,
+        trial_batch: int = 1,
+        storage: str | None = None,
+        study_name: str | None = None,
+        random_state: int = 0,
+        verbose: bool = False,
+    ):
+        self.model = model
+        self.backend = backend
+        self.cv = cv
+        self.n_trials = n_trials
+        self.penalties = penalties
+        self.lambda_min = lambda_min
+        self.lambda_max = lambda_max
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.hidden = hidden
+        self.patience = patience
+        self.pruner = pruner
+        self.select = select
+        self.refit = refit
+        self.scale = scale
+        self.device = device
+        self.threads = threads
+        self.trial_batch = trial_batch
+        self.storage = storage
+        self.study_name = study_name
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X: Any, y: Any, groups: Any = None) -> RegularizationSearchCV:
+        """Run the study on ``X, y`` (or resume the one stored under ``storage`` and
+        ``study_name``), then refit the chosen configuration on all rows (with ``refit``).
+        ``groups`` go to a splitter that takes them (``GroupKFold``), as in ``GridSearchCV``.
+
+        Raises:
+            ValueError: bad settings or data (a :class:`~regsearch.errors.ConfigError` or
+                :class:`~regsearch.errors.DataError` saying what must hold).
+        """
+        from regsearch.cv.folds import splitter_splits
+
+        X, y = validate_data(self, X, y, allow_nd=True, dtype="numeric")
+        check_classification_targets(y)
+        if len(y) < 2:
+            raise DataError(
+                f"cross-validation needs at least 2 examples of every class, got n_samples="
+                f"{len(y)}. Fit on more rows."
+            )
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        y_index = y_index.astype(np.int64)
+        if len(self.classes_) < 2:
+            raise DataError(
+                f"y must hold at least two classes to classify, got only {self.classes_[0]!r}."
+            )
+        for stale in ("best_model_", "refit_time_"):  # from an earlier fit with refit=True
+            self.__dict__.pop(stale, None)
+        x = _examples(X)
+        dataset = Dataset(
+            "arrays", x, y_index, x[:0], y_index[:0], len(self.classes_), pixels=X.dtype == np.uint8
+        )  # all rows train; the test set is empty, as the caller tests
+        splits = None
+        folds = self.cv
+        if not isinstance(self.cv, int) or isinstance(self.cv, bool):
+            if isinstance(self.cv, str) or not hasattr(self.cv, "split"):
+                raise ConfigError(
+                    f"cv must be a number of folds (an int >= 2) or a scikit-learn splitter "
+                    f"with a split(X, y) method, got {self.cv!r}. Example: cv=5 or cv=KFold(3)."
+                )
+            splits = splitter_splits(self.cv, x, y_index, groups)
+            folds = len(splits.folds)
+        with _study_storage(self.storage) as url:
+            config = self._config(url, folds)
+            self._search(config, dataset, splits)
+        return self
+
+    def _config(self, storage: str, folds: int) -> StudyConfig:
+        name = self.study_name
+        if name is None:
+            model = "" if self.model == "mlp" else f"-{model_label(self.model)}"
+            name = f"arrays{model}-{self.backend}"
+        return StudyConfig(
+            backend=self.backend,
+            model=self.model,
+            folds=folds,
+            trials=self.n_trials,
+            seed=0 if self.random_state is None else self.random_state,
+            storage=storage,
+            study_name=name,
+            pruner=self.pruner,
+            select=self.select,
+            device=self.device,
+            scale=self.scale,
+            threads=self.threads,
+            trial_batch=self.trial_batch,
+            space=SearchSpace(tuple(self.penalties), self.lambda_min, self.lambda_max),
+            train=TrainSettings(
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                hidden=tuple(self.hidden),
+                patience=self.patience,
+            ),
+        )
+
+    def _search(self, config: StudyConfig, dataset: Dataset, splits: Any) -> None:
+        from regsearch.cv.selection import select
+        from regsearch.observe import Observers, TrialLines
+        from regsearch.run.api import open_session, optimize, optuna_quiet, refit
+        from regsearch.run.session import silent
+        from regsearch.saved import load_model
+
+        log: Callable[[str], None] = print if self.verbose else silent
+        observers = Observers([TrialLines()] if self.verbose else [])
+        with optuna_quiet():
+            session = open_session(config, dataset=dataset, log=log, splits=splits)
+            try:
+                optimize(session, observers, lines=self.verbose)
+            finally:
+                observers.close()
+            if self.refit:
+                chosen, _ = refit(session)
+                self.refit_time_ = chosen.fit_time
+                assert chosen.model_path is not None  # refit_once always saves the model
+                builder = None if isinstance(self.model, str) else self.model
+                self.best_model_ = load_model(chosen.model_path, builder)
+                chosen_number = chosen.trial_number
+            else:
+                chosen_number = select(session.complete_trials(), config.select).number
+            self.study_ = _kept(session.study, session.storage, self.storage is None)
+        self.n_splits_ = len(session.folds)
+        self.cv_results_ = cv_results(self.study_, self.n_splits_)
+        self.best_index_ = int(list(self.cv_results_["trial_number"]).index(chosen_number))
+        self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` of the refit model, columns in the order
+        of ``classes_``."""
+        from regsearch.saved import predict_proba
+
+        self._check_refit("predict_proba")
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype="numeric")
+        return predict_proba(self.best_model_, _examples(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row, as a label of ``classes_``."""
+        probabilities = self.predict_proba(X)  # first: it says when the search is not fit
+        return np.asarray(self.classes_[np.argmax(probabilities, axis=1)])
+
+    def _check_refit(self, method: str) -> None:
+        check_is_fitted(self)
+        if not hasattr(self, "best_model_"):
+            raise AttributeError(
+                f"{method} needs the refit model, but this search was fit with refit=False. "
+                "Fit it with refit=True."
+            )
+
+
+def cv_results(study: Any, n_splits: int) -> dict[str, Any]:
+    """The study's finished (complete or pruned) trials in ``GridSearchCV.cv_results_``'s
+    layout (see :class:`RegularizationSearchCV`)."""
+    from optuna.trial import TrialState
+
+    from regsearch import records
+
+    trials = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+    ]
+    n = len(trials)
+
+    def masked(values: list[Any], dtype: Any) -> np.ma.MaskedArray:
+        mask = [v is None for v in values]
+        filled = [0 if v is None else v for v in values]
+        return np.ma.MaskedArray(np.asarray(filled, dtype=dtype), mask=mask)
+
+    params = [_params(t) for t in trials]
+    results: dict[str, Any] = {
+        "trial_number": np.array([t.number for t in trials], dtype=int),
+        "state": np.array([t.state.name for t in trials], dtype=object),
+        "baseline": np.array([records.is_baseline(t) for t in trials], dtype=bool),
+        "params": params,
+        "param_penalty": masked([p["penalty"] for p in params], object),
+        "param_l1": masked([p.get("l1") for p in params], float),
+        "param_l2": masked([p.get("l2") for p in params], float),
+    }
+    for i in range(n_splits):
+        results[f"split{i}_test_score"] = masked(
+            [records.fold_value(t.user_attrs, i, "test_accuracy") for t in trials], float
+        )
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    means = [t.value if t in complete else None for t in trials]
+    results["mean_test_score"] = masked(means, float)
+    results["std_test_score"] = masked(
+        [t.user_attrs.get(records.STD_SCORE) if t in complete else None for t in trials], float
+    )
+    # scikit-learn's ranking: 1 is best, ties share the lowest rank, no score ranks last.
+    order = sorted((m for m in means if m is not None), reverse=True)
+    results["rank_test_score"] = np.array(
+        [order.index(m) + 1 if m is not None else len(order) + 1 for m in means], dtype=np.int32
+    )
+    fit_times = [
+        [v for v in records.fold_values(t.user_attrs, "fit_time", n_splits) if v is not None]
+        for t in trials
+    ]
+    results["mean_fit_time"] = np.array([np.mean(f) if f else np.nan for f in fit_times])
+    results["std_fit_time"] = np.array([np.std(f) if f else np.nan for f in fit_times])
+    assert all(len(v) == n for v in results.values())
+    return results
+
+
+def _params(trial: Any) -> dict[str, Any]:
+    """``{"penalty": kind, "l1": ..., "l2": ...}`` with the lambdas the trial has."""
+    from regsearch import records
+
+    params: dict[str, Any] = {"penalty": records.penalty_kind(trial)}
+    for name in ("l1", "l2"):
+        if name in trial.params:
+            params[name] = float(trial.params[name])
+    return params
+
+
+def _examples(x: np.ndarray) -> np.ndarray:
+    """Rows as regsearch's examples: float32, grey images ``(N, H, W)`` given ``C = 1``,
+    uint8 pixels scaled by 1/255 (as the study command loads them)."""
+    if x.ndim > 4:
+        raise DataError(
+            f"X must be shaped (N, F) for features, (N, H, W) or (N, H, W, C) for images "
+            f"(channels last), got shape {x.shape}. Reshape it first."
+        )
+    scale = np.float32(1 / 255) if x.dtype == np.uint8 else np.float32(1)
+    values = x.astype(np.float32) * scale
+    return values[..., None] if values.ndim == 3 else values
+
+
+@contextlib.contextmanager
+def _study_storage(storage: str | None) -> Iterator[str]:
+    """``storage``, or a temporary SQLite file (removed afterwards) for ``None``: the study's
+    workers and claims need a database, and the refit model its folder."""
+    if storage is not None:
+        yield storage
+        return
+    folder = tempfile.mkdtemp(prefix="regsearch-")
+    try:
+        yield f"sqlite:///{Path(folder) / 'study.db'}"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _kept(study: Any, storage: Any, temporary: bool) -> Any:
+    """The study, copied into an in-memory Optuna storage when its file is temporary (and
+    the file's connections closed, as it is removed next)."""
+    import optuna
+
+    from regsearch import records
+
+    if not temporary:
+        return study
+    memory = optuna.storages.InMemoryStorage()
+    optuna.copy_study(from_study_name=study.study_name, from_storage=storage, to_storage=memory)
+    storage.engine.dispose()
+    kept = optuna.load_study(study_name=study.study_name, storage=memory)
+    refit = kept.user_attrs.get(records.REFIT)
+    if refit:  # the model file goes with the folder; the model is the estimator's best_model_
+        kept.set_user_attr(records.REFIT, {**refit, "model_path": None})
+    return kept
