@@ -155,6 +155,9 @@ class StudyConfig:
             on the same ``repeats * folds`` splits, recorded as ``split0_*`` ... in
             repetition order.
         tensorboard: a folder for each fold's per-epoch curves as TensorBoard runs, or ``None``.
+        artifact_dir: where the report's figures go as the study's artifacts for
+            optuna-dashboard (see :mod:`regsearch.present.dashboard`); ``None``: an
+            ``artifacts`` folder beside a SQLite storage, else ``./studies/artifacts``.
         refit_only: run no trials; refit and test the stored study's choice now (taking over
             from a worker that claimed the refit and died).
         device: ``auto``, ``cpu`` or ``cuda`` (see :data:`DEVICES`); not part of the
@@ -201,6 +204,7 @@ class StudyConfig:
     select: str = "best"
     workers: int = 1
     tensorboard: Path | None = None
+    artifact_dir: Path | None = None
     refit_only: bool = False
     device: str = "auto"
     target: str | None = None

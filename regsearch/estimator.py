@@ -304,7 +304,7 @@ def cv_results(study: Any, n_splits: int) -> dict[str, Any]:
         [order.index(m) + 1 if m is not None else len(order) + 1 for m in means], dtype=np.int32
     )
     fit_times = [
-        [v for v in records.fold_values(t.user_attrs, "fit_time", n_splits) if v is not None]
+        [v for v in records.fold_values(records.attrs(t), "fit_time", n_splits) if v is not None]
         for t in trials
     ]
     results["mean_fit_time"] = np.array([np.mean(f) if f else np.nan for f in fit_times])

@@ -258,6 +258,14 @@ OPTIONS: tuple[Option, ...] = (
         metavar="DIR",
     ),
     Option(
+        "artifact_dir",
+        "where the report's figures are stored as the study's artifacts for optuna-dashboard "
+        "(optuna-dashboard STORAGE --artifact-dir DIR); default: an artifacts folder beside a "
+        "SQLite storage, else ./studies/artifacts",
+        parse=Path,
+        metavar="DIR",
+    ),
+    Option(
         "quiet",
         "no progress bar and no line per trial; the summary only",
         target="command",
@@ -408,3 +416,49 @@ def config_from_args(args: argparse.Namespace) -> StudyConfig:
         space=SearchSpace(**groups["space"]),
         train=TrainSettings(**groups["train"]),
     )
+
+
+HOW_IT_RUNS: tuple[str, ...] = (
+    "workers",
+    "threads",
+    "device",
+    "trial_batch",
+    "heartbeat_interval",
+    "grace_period",
+    "tensorboard",
+    "refit_only",
+    "artifact_dir",
+)
+"""Options that change how a study runs, never what it finds: left out of
+:func:`command_line`."""
+
+
+def command_line(config: StudyConfig) -> str:
+    """The study command that runs (or resumes) ``config``'s study: every option that decides
+    what it finds and differs from its default, then the storage and the study's name."""
+    import shlex
+
+    from regsearch.models.loading import spec_text
+    from regsearch.run.storage import redact_url
+
+    defaults = _defaults()
+    values = {
+        **{f.name: getattr(config.space, f.name) for f in fields(SearchSpace)},
+        **{f.name: getattr(config.train, f.name) for f in fields(TrainSettings)},
+        **{f.name: getattr(config, f.name) for f in fields(StudyConfig)},
+    }
+    words = ["python", "-m", "regsearch.study"]
+    for option in OPTIONS:
+        name = option.name
+        if option.target == "command" or name in HOW_IT_RUNS or name in ("storage", "study_name"):
+            continue
+        value = values.get(name)
+        if value is None or (value == defaults.get(name) and name != "backend"):
+            continue
+        if isinstance(value, tuple):
+            value = ",".join(map(str, value))
+        elif callable(value):
+            value = spec_text(value)
+        words += [option.flag, str(value)]
+    words += ["--storage", redact_url(config.storage), "--study-name", config.name]
+    return shlex.join(words)

@@ -1,17 +1,22 @@
 """The stored study's schema: every key regsearch writes into Optuna's storage, and how to read
 it back. Nothing else spells a key.
 
-Trials (user attributes, scikit-learn ``cv_results_`` names, as optuna-integration's
-``OptunaSearchCV`` stores them, so optuna-dashboard and pandas read them directly):
+Trials, with scikit-learn ``cv_results_`` names as optuna-integration's ``OptunaSearchCV``
+stores them (``test`` is a split's validation part, as in scikit-learn). Split ``i`` is fold
+``i % k`` of repetition ``i // k``.
 
-- per split ``i`` (fold ``i % k`` of repetition ``i // k``): ``split{i}_test_accuracy``,
-  ``split{i}_test_loss``, ``split{i}_best_epoch``,
-  ``split{i}_fit_time``, ``split{i}_history``, ``split{i}_weight_l1``, ``split{i}_weight_l2``,
-  ``split{i}_weight_sparsity`` (``test`` is the fold's validation part, as in scikit-learn);
-- per trial: ``mean_test_accuracy``, ``std_test_accuracy``, ``mean_fit_time``,
-  ``std_fit_time``, ``penalty``, ``baseline``, ``worker``, ``state_reason``, ``reused_folds``.
+- User attributes, what optuna-dashboard and ``optuna trials`` show: the scores
+  ``split{i}_test_accuracy``, ``mean_test_accuracy``, ``std_test_accuracy``, and ``penalty``,
+  ``baseline``, ``state_reason``.
+- System attributes (:data:`DETAILS`), kept out of those views (each fold's per-epoch history
+  made a dashboard trial page 5,000 pixels wide and an ``optuna trials`` line thousands of
+  characters long): ``split{i}_test_loss``, ``split{i}_best_epoch``, ``split{i}_fit_time``,
+  ``split{i}_history``, ``split{i}_weight_l1``, ``split{i}_weight_l2``,
+  ``split{i}_weight_sparsity``, ``mean_fit_time``, ``std_fit_time``, ``worker``, ``device``,
+  ``reused_folds``. :func:`attrs` reads both (and studies stored before the split, which kept
+  everything in user attributes).
 
-Studies (user attributes): ``config``, ``dataset_fingerprint``, ``folds_fingerprint``,
+Studies (user attributes): ``answer``, ``config``, ``dataset_fingerprint``, ``folds_fingerprint``,
 ``dataset_summary``, ``classes``, ``versions``, ``metric``, ``selection``, ``refit``,
 ``baseline_refit``, ``nested``, ``splitter``.
 """
@@ -63,6 +68,11 @@ FOLD_FIELDS = (
 """What is recorded of every fold, as ``split{i}_<field>``."""
 
 # Study keys.
+ANSWER = "answer"
+"""The study's answer in one line (the chosen configuration, its CV and test scores beside the
+baseline's, the verdict), written first when the study is created so that optuna-dashboard
+lists it first among the study's attributes, and filled in after the refit."""
+NO_ANSWER = "not yet: the study has no refit (run the study command until it finishes)."
 CONFIG = "config"
 DATASET_FINGERPRINT = "dataset_fingerprint"
 FOLDS_FINGERPRINT = "folds_fingerprint"
@@ -97,12 +107,41 @@ def fold_key(fold: int, field: str) -> str:
     return f"split{fold}_{field}"
 
 
+SCORE_FIELD = "test_accuracy"
+"""The one fold field stored as a user attribute; the others are :data:`DETAILS`."""
+
+
+def is_detail(key: str) -> bool:
+    """Whether ``key`` is stored as a system attribute (see the module)."""
+    if key in (MEAN_FIT_TIME, STD_FIT_TIME, WORKER, DEVICE, REUSED_FOLDS):
+        return True
+    return key.startswith("split") and not key.endswith(f"_{SCORE_FIELD}")
+
+
+def set_attr(trial: optuna.Trial, key: str, value: Any) -> None:
+    """Store ``key`` where it belongs: a user attribute, or a system attribute for the
+    details (through the storage; Optuna's ``Trial.set_system_attr`` is gone)."""
+    if is_detail(key):
+        trial.storage.set_trial_system_attr(trial._trial_id, key, value)
+    else:
+        trial.set_user_attr(key, value)
+
+
+def attrs(trial: FrozenTrial | optuna.Trial) -> dict[str, Any]:
+    """A trial's regsearch records, user and system attributes together."""
+    from optuna.trial import FrozenTrial
+
+    frozen = trial if isinstance(trial, FrozenTrial) else trial.storage.get_trial(trial._trial_id)
+    details = {k: v for k, v in frozen.system_attrs.items() if is_detail(k)}
+    return {**details, **frozen.user_attrs}
+
+
 def write_fold(trial: optuna.Trial, fold: int, record: dict[str, Any]) -> None:
     """Store one fold's results (keys from :data:`FOLD_FIELDS`) in the trial."""
     for field, value in record.items():
         if field not in FOLD_FIELDS:
             raise KeyError(f"{field!r} is not a fold field; fold fields: {FOLD_FIELDS}")
-        trial.set_user_attr(fold_key(fold, field), value)
+        set_attr(trial, fold_key(fold, field), value)
 
 
 def fold_value(attrs: dict[str, Any], fold: int, field: str) -> Any:

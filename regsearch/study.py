@@ -9,6 +9,7 @@ message, before anything is stored.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import math
 import sys
@@ -130,6 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "\nNested cross-validation: some inner studies are not refit yet (another "
                 "worker refits them); rerun this command when they are to see the estimate."
             )
+    try:
+        api.show_on_dashboard(result.study, dataclasses.replace(config, outer_folds=None), say)
+    except RegsearchError as exc:
+        return fail(exc)
     print(summary(result, config, name_of=flag))
     chosen = result.chosen
     if not all(math.isfinite(v) for v in (chosen.test_accuracy, chosen.test_loss)):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shlex
 import shutil
 import socket
 import subprocess
@@ -69,3 +71,60 @@ def test_dashboard_serves_the_study_its_config_and_per_fold_scores(finished_fake
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_optuna_trials_prints_lines_a_terminal_can_show(finished_fake_study):
+    """The per-fold histories and details are system attributes: ``optuna trials`` (which
+    prints user attributes) shows the scores only."""
+    storage, name = finished_fake_study
+    out = subprocess.run(
+        ["optuna", "trials", "--storage", storage, "--study-name", name],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    widths = [len(line) for line in out.splitlines()]
+    assert len(widths) > 10 and max(widths) < 600, max(widths)
+    assert "split3_test_accuracy" in out and "history" not in out
+
+
+def test_the_study_is_published_for_the_dashboard_and_a_rerun_replaces_it(tmp_path):
+    import optuna
+    from optuna_dashboard._note import get_note_from_system_attrs
+
+    from regsearch import StudyConfig, TrainSettings, run_study
+    from regsearch.testing import FakeBackend, synthetic_dataset
+
+    config = StudyConfig(
+        backend="torch",
+        folds=3,
+        trials=4,
+        storage=f"sqlite:///{tmp_path / 'study.db'}",
+        study_name="shown",
+        train=TrainSettings(epochs=3),
+    )
+    said: list[str] = []
+    run_study(config, backend=FakeBackend(), dataset=synthetic_dataset(), log=said.append)
+    assert any("figures stored as the study's artifacts" in line for line in said)
+    study = optuna.load_study(study_name="shown", storage=config.storage)
+    assert next(iter(study.user_attrs)) == "answer"  # listed first on the study page
+    assert study.user_attrs["answer"].startswith("Chosen:")
+    assert study.metric_names == ["CV accuracy"]
+    system = study._storage.get_study_system_attrs(study._study_id)
+    body = get_note_from_system_attrs(system, None)["body"]
+    assert body.startswith("# Answer:") and "## Reproduce" in body
+    assert "python -m regsearch.study --backend torch --folds 3 --trials 4" in body
+    for line in body.split("```")[-2].splitlines():  # wrapped, but an option keeps its value
+        assert len(line) <= 80 or len(shlex.split(line.rstrip(" \\"))) <= 2, line
+    figures = tmp_path / "artifacts"
+    first = sorted(p.name for p in figures.iterdir())
+    assert len(first) >= 5 and body.count("](/artifacts/") == len(first)
+
+    # A resumed run publishes again: the old figures are gone from the store and the study.
+    config = dataclasses.replace(config, trials=5)
+    run_study(config, backend=FakeBackend(), dataset=synthetic_dataset())
+    second = sorted(p.name for p in figures.iterdir())
+    assert len(second) == len(first) and not set(first) & set(second)
+    system = study._storage.get_study_system_attrs(study._study_id)
+    live = [k for k, v in system.items() if k.startswith("artifacts:") and v != "null"]
+    assert len(live) == len(second)

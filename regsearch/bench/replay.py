@@ -113,7 +113,7 @@ def replayable_trials(study: optuna.Study, budget: Budget | None = None) -> list
 
 
 def _replayed(trial: FrozenTrial, folds: int, budget: Budget) -> ReplayedTrial:
-    histories = records.fold_values(trial.user_attrs, "history", folds)
+    histories = records.fold_values(records.attrs(trial), "history", folds)
     if any(h is None or "val_loss" not in h for h in histories):
         raise ValueError(f"trial {trial.number} has folds without per-epoch histories")
     trained = [budget.epochs_trained(h["val_loss"]) for h in histories]

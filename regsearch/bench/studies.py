@@ -43,7 +43,7 @@ def fold_work(study: Any, ds: Dataset, folds: list[Any], hidden: tuple[int, ...]
     total = 0.0
     for trial in study.trials:
         for i, (train, val) in enumerate(folds):
-            history = records.fold_value(trial.user_attrs, i, "history")
+            history = records.fold_value(records.attrs(trial), i, "history")
             if not history:
                 continue
             epochs = len(history["loss"])
@@ -55,7 +55,7 @@ def fold_seconds(study: Any, n_folds: int) -> float:
     from regsearch import records
 
     return sum(
-        float(records.fold_value(t.user_attrs, i, "fit_time") or 0.0)
+        float(records.fold_value(records.attrs(t), i, "fit_time") or 0.0)
         for t in study.trials
         for i in range(n_folds)
     )

@@ -85,8 +85,8 @@ class CrossValidationObjective:
         space, train = self.config.space, self.config.train
         penalty = Penalty() if records.is_baseline(trial) else suggest_penalty(trial, space)
         trial.set_user_attr(records.PENALTY, penalty.kind)
-        trial.set_user_attr(records.WORKER, records.worker_id())
-        trial.set_user_attr(records.DEVICE, self.trainer.device)
+        records.set_attr(trial, records.WORKER, records.worker_id())
+        records.set_attr(trial, records.DEVICE, self.trainer.device)
         scores: list[float] = []
         fit_times: list[float] = []
         k = len(self.folds)
@@ -99,8 +99,9 @@ class CrossValidationObjective:
             if i in reusable:
                 # Finished by the killed trial this one retries: the same configuration, fold
                 # and seed train the same model, so its stored record stands.
-                scores.append(float(records.fold_value(trial.user_attrs, i, "test_accuracy")))
-                fit_times.append(float(records.fold_value(trial.user_attrs, i, "fit_time") or 0))
+                done = records.attrs(trial)
+                scores.append(float(records.fold_value(done, i, "test_accuracy")))
+                fit_times.append(float(records.fold_value(done, i, "fit_time") or 0))
                 if self.policy.judges_folds:
                     trial.report(self.policy.reported(scores), i)
                 continue
@@ -140,7 +141,7 @@ class CrossValidationObjective:
             records.STD_FIT_TIME: float(np.std(fit_times)),
         }
         for key, value in summary.items():
-            trial.set_user_attr(key, value)
+            records.set_attr(trial, key, value)
         return summary[records.MEAN_SCORE]
 
     def _epoch_hook(self, trial_number: int, fold: int | None) -> EpochHook | None:
@@ -234,16 +235,22 @@ class CrossValidationObjective:
         """The folds a killed trial had finished, when ``trial`` is its retry.
 
         Optuna's retry of a stale trial (``RetryFailedTrialCallback``) copies its user
-        attributes, the fold records included, and names it in ``system_attrs``; those folds
-        need no training again, so a crash costs at most the fold in progress (with folds
-        trained at once, all of the trial's folds are in progress together). They are recorded
-        in ``reused_folds``.
+        attributes (the fold scores) and names it in ``system_attrs``; the folds' details
+        (system attributes, see :mod:`regsearch.records`) are copied here from the killed
+        trial. Those folds need no training again, so a crash costs at most the fold in
+        progress (with folds trained at once, all of the trial's folds are in progress
+        together). They are recorded in ``reused_folds``.
         """
-        frozen = trial.study.get_trials(deepcopy=False)[trial.number]
-        if records.retry_of(frozen) is None:
+        trials = trial.study.get_trials(deepcopy=False)
+        killed = records.retry_of(trials[trial.number])
+        if killed is None:
             return []
-        folds = [i for i in range(len(self.folds)) if records.has_fold(frozen.user_attrs, i)]
-        trial.set_user_attr(records.REUSED_FOLDS, folds)
+        for key, value in records.attrs(trials[killed]).items():
+            if records.is_detail(key) and key.startswith("split"):
+                records.set_attr(trial, key, value)
+        done = records.attrs(trial)
+        folds = [i for i in range(len(self.folds)) if records.has_fold(done, i)]
+        records.set_attr(trial, records.REUSED_FOLDS, folds)
         return folds
 
 

@@ -47,11 +47,8 @@ class RefitResult:
 def refit_epochs(trial: optuna.trial.FrozenTrial) -> int:
     """``ceil(median(best epoch of each fold))``: the epoch count found by the folds'
     early stopping; the test set is never consulted."""
-    best = [
-        v
-        for v in records.fold_values(trial.user_attrs, "best_epoch", len(trial.user_attrs))
-        if v is not None
-    ]
+    attrs = records.attrs(trial)
+    best = [v for v in records.fold_values(attrs, "best_epoch", len(attrs)) if v is not None]
     if not best:
         raise ValueError(f"trial {trial.number} has no per-fold best epochs to refit from.")
     return max(1, math.ceil(float(np.median(best))))

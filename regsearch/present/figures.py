@@ -194,7 +194,7 @@ def loss_curves(study: Any, trials: dict[str, int | None], folds: int, out: Path
     fig, axes = _new_figure(5.0, 4.0, panels=len(panels))
     colours = plt.get_cmap("tab10")
     for ax, (number, label) in zip(axes, panels.items(), strict=True):
-        attrs = study.trials[number].user_attrs
+        attrs = records.attrs(study.trials[number])
         # Up to 5 splits get a legend entry each; more would hide the curves, so then one
         # entry per line style says which is which (the colours still tell splits apart).
         named = folds <= 5

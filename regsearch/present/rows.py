@@ -34,7 +34,7 @@ def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, 
     retries = {records.retry_of(t): t.number for t in trials if records.retry_of(t) is not None}
     rows = []
     for trial in trials:
-        attrs, penalty = trial.user_attrs, records.penalty_of(trial)
+        attrs, penalty = records.attrs(trial), records.penalty_of(trial)
         row: dict[str, Any] = {
             "trial": trial.number,
             "state": trial.state.name,

@@ -228,7 +228,7 @@ def epoch_cap_lines(
         return []
 
     def capped(trial: FrozenTrial) -> list[bool]:
-        hits = (hit_epoch_cap(trial.user_attrs, i, cap, patience) for i in range(splits))
+        hits = (hit_epoch_cap(records.attrs(trial), i, cap, patience) for i in range(splits))
         return [h for h in hits if h is not None]
 
     mine = capped(study.trials[chosen])

@@ -45,7 +45,6 @@ def summary(
     name_of: Callable[[str], str] = lambda name: name,
 ) -> str:
     """The closing table: best trials, baseline, chosen configuration, test results, commands."""
-    from regsearch.run.storage import redact_url
 
     study = result.study
     completed = sorted(
@@ -64,7 +63,7 @@ def summary(
         f"{'accuracy':>16}  {'best epochs'}",
     ]
     for rank, t in enumerate(completed[:top], start=1):
-        epochs = records.fold_values(t.user_attrs, "best_epoch", config.n_splits)
+        epochs = records.fold_values(records.attrs(t), "best_epoch", config.n_splits)
         penalty = records.penalty_of(t)
         lines.append(
             f"{rank:>4}  {t.number:>5}  {t.user_attrs.get(records.PENALTY, '?'):<6} "
@@ -113,13 +112,25 @@ def summary(
         lines.append(f"Warning: {render(doubt, name_of)}")
     if chosen.model_path:
         lines.append(f"Model saved to {chosen.model_path}")
-    storage = redact_url(config.storage)
-    name = shlex.quote(study.study_name)
     lines += [
         "",
         "Inspect the study:",
-        f"  python -m regsearch.inspect --storage {storage} --study {name}",
-        f"  python -m regsearch.report --storage {storage} --study {name}",
-        f"  optuna-dashboard {storage}",
+        *(f"  {c}" for c in next_commands(config, study.study_name)),
     ]
     return "\n".join(lines)
+
+
+def next_commands(config: StudyConfig, study_name: str) -> list[str]:
+    """The commands that show a finished study: inspect, report, and optuna-dashboard with
+    the study's figures (:mod:`regsearch.present.dashboard`)."""
+    from regsearch.present.dashboard import default_artifact_dir
+    from regsearch.run.storage import redact_url
+
+    storage = shlex.quote(redact_url(config.storage))
+    name = shlex.quote(study_name)
+    artifacts = shlex.quote(str(config.artifact_dir or default_artifact_dir(config.storage)))
+    return [
+        f"python -m regsearch.inspect --storage {storage} --study {name}",
+        f"python -m regsearch.report --storage {storage} --study {name}",
+        f"optuna-dashboard {storage} --artifact-dir {artifacts}",
+    ]

@@ -7,6 +7,7 @@ import dataclasses
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 import sqlalchemy
@@ -72,9 +73,23 @@ def run_study(
             nothing stored), ``NothingToRefit``, ``RefitError``, ``RefitElsewhere`` (another
             worker refits), ``WorkerFailed`` and ``StorageFailed``.
     """
-    say = log or (print if verbose else silent)
     if config.outer_folds is not None:
         return _run_nested(config, backend, dataset, observer, log, verbose)
+    result = _run_one(config, backend, dataset, observer, log, verbose)
+    show_on_dashboard(result.study, config, log or (print if verbose else silent))
+    return result
+
+
+def _run_one(
+    config: StudyConfig,
+    backend: Backend | None,
+    dataset: Dataset | None,
+    observer: Observer | None,
+    log: Callable[[str], None] | None,
+    verbose: bool,
+) -> StudyResult:
+    """:func:`run_study` of one study (no nested cross-validation), without the dashboard."""
+    say = log or (print if verbose else silent)
     observers = Observers([*([observer] if observer else []), *([TrialLines()] if verbose else [])])
     with optuna_quiet():
         session = open_session(config, backend=backend, dataset=dataset, log=say)
@@ -86,7 +101,7 @@ def run_study(
             observers.close()
         chosen, baseline = refit(session)
     for doubt in doubts(session.complete_trials(), chosen):
-        warnings.warn(render(doubt), RegsearchWarning, stacklevel=2)
+        warnings.warn(render(doubt), RegsearchWarning, stacklevel=3)  # run_study's caller
     return StudyResult(session.study, chosen, baseline, new_trials)
 
 
@@ -117,12 +132,33 @@ def _run_nested(
             verbose=verbose,
         )
     main = dataclasses.replace(config, outer_folds=None)
-    result = run_study(
-        main, backend=backend, dataset=dataset, observer=observer, log=log, verbose=verbose
-    )
+    result = _run_one(main, backend, dataset, observer, log, verbose)
     with _storage_failures(config):
         summarize(config, result.study, config.storage)
+    show_on_dashboard(result.study, main, log or (print if verbose else silent))
     return result
+
+
+def show_on_dashboard(
+    study: optuna.Study,
+    config: StudyConfig,
+    log: Callable[[str], None],
+    reproduce: list[str] | None = None,
+) -> None:
+    """The study's note and figures for optuna-dashboard (:mod:`regsearch.present.dashboard`),
+    in ``config.artifact_dir`` or beside the study; ``reproduce``: the commands the note
+    gives (default: the study command, inspect, report and the dashboard)."""
+    from regsearch.present.dashboard import default_artifact_dir, publish
+    from regsearch.present.text import next_commands
+
+    folder = config.artifact_dir or default_artifact_dir(config.storage)
+    if reproduce is None:
+        from regsearch.options import command_line
+
+        reproduce = [command_line(config), *next_commands(config, study.study_name)]
+    with _storage_failures(config):
+        for line in publish(study, Path(folder), reproduce, config.rope):
+            log(line)
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import optuna
 
 from regsearch import records
 from regsearch.errors import StudyMismatch, param
+from regsearch.present.dashboard import name_metric
 from regsearch.run.storage import redact_url
 
 if TYPE_CHECKING:
@@ -62,8 +63,10 @@ def create_or_resume(
             )
         else:
             _record_new_study(study, identity, backend, dataset, model)
+            name_metric(study)
             return study
     _check_same_study(study, identity, config, model)
+    name_metric(study)  # studies stored before it was named, too
     return study
 
 
@@ -74,7 +77,9 @@ def _record_new_study(
     dataset: Dataset,
     model: ModelSummary,
 ) -> None:
-    # The summary goes first: a resuming worker waits for the identity keys, then reads it.
+    # The answer first, so that optuna-dashboard lists it first (it is filled in after the
+    # refit); then the summary: a resuming worker waits for the identity keys, then reads it.
+    study.set_user_attr(records.ANSWER, records.NO_ANSWER)
     study.set_user_attr(records.MODEL_SUMMARY, model.record())
     for key, value in identity.items():
         study.set_user_attr(key, value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from regsearch import records
 from regsearch.backends import get_backend
 from regsearch.errors import BackendUnavailable
 from regsearch.testing import BACKEND_CHECKS
@@ -46,7 +47,7 @@ def test_a_study_records_where_each_trial_trained(tmp_path, tiny_dataset):
 
     config = fake_study_config(tmp_path, trials=2)
     result = run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
-    assert {t.user_attrs["device"] for t in result.study.trials} == {"cpu"}
+    assert {records.attrs(t)["device"] for t in result.study.trials} == {"cpu"}
 
 
 @pytest.mark.skipif(not CUDA, reason="no CUDA GPU")

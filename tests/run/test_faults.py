@@ -15,6 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from regsearch import records
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -133,7 +134,7 @@ def test_sigkill_orphan_is_failed_and_its_configuration_retried(backend, tmp_pat
     assert len(retry) == 1 and retry[0].state == TrialState.COMPLETE
     assert retry[0].params == killed.params
     finished_folds = [i for i in range(3) if f"split{i}_test_accuracy" in killed.user_attrs]
-    assert retry[0].user_attrs["reused_folds"] == finished_folds
+    assert records.attrs(retry[0])["reused_folds"] == finished_folds
     assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
     assert all(study.trials[n].value == v for n, v in finished_before.items())
     assert not study.get_trials(states=(TrialState.RUNNING,))
@@ -229,8 +230,10 @@ def test_a_killed_trials_finished_folds_are_reused_by_its_retry(tmp_path):
     killed = study.trials[killed.number]  # as stored at the kill (the process died)
     retry = next(t for t in study.trials if t.system_attrs.get("failed_trial") == killed.number)
     assert retry.state == TrialState.COMPLETE and retry.params == killed.params
-    assert retry.user_attrs["reused_folds"] == [0, 1]
+    assert records.attrs(retry)["reused_folds"] == [0, 1]
     for i in (0, 1):
         for key in ("test_accuracy", "fit_time", "history"):
-            assert retry.user_attrs[f"split{i}_{key}"] == killed.user_attrs[f"split{i}_{key}"]
+            assert (
+                records.attrs(retry)[f"split{i}_{key}"] == records.attrs(killed)[f"split{i}_{key}"]
+            )
     assert all(f"split{i}_test_accuracy" in retry.user_attrs for i in (2, 3))

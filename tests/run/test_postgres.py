@@ -20,6 +20,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from regsearch import records
 from tests.conftest import PROJECT_ROOT
 
 URL = os.environ.get("REGSEARCH_TEST_POSTGRES")
@@ -99,7 +100,7 @@ def test_three_workers_share_one_study_and_refit_once(empty_database):
     study = load(name, empty_database)
     assert_complete_study(study)
     # The work was shared (a surplus trial, failed before training, names no worker).
-    assert len({t.user_attrs["worker"] for t in study.trials if t.state in FINISHED}) >= 2
+    assert len({records.attrs(t)["worker"] for t in study.trials if t.state in FINISHED}) >= 2
     outputs = [out for _, out, _ in results]
     assert sum("Refitting trial" in out for out in outputs) == 1  # exactly one refit
     assert "refit" in study.user_attrs
@@ -126,7 +127,7 @@ def test_a_killed_worker_costs_one_retried_trial_and_nothing_else():
             t
             for t in trials
             if t.state == TrialState.RUNNING
-            and t.user_attrs.get("worker", "").endswith(f":{victim.pid}")
+            and records.attrs(t).get("worker", "").endswith(f":{victim.pid}")
             and "split0_test_accuracy" in t.user_attrs  # in the middle: one fold done
         ]
         if mine and len([t for t in trials if t.state in FINISHED]) >= 2:

@@ -17,7 +17,7 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from regsearch import run_study
+from regsearch import records, run_study
 from regsearch.cv.doubts import doubts
 from regsearch.cv.refit import RefitResult
 from regsearch.observe import Quiet
@@ -74,7 +74,7 @@ def test_two_copies_of_one_command_evaluate_different_configurations(tmp_path):
     study = optuna.load_study(study_name="digits-torch", storage=storage)
     sampled = configurations(study)
     assert len(sampled) == 9 and len(set(sampled)) == 9
-    workers = {t.user_attrs["worker"] for t in study.get_trials(states=(TrialState.COMPLETE,))}
+    workers = {records.attrs(t)["worker"] for t in study.get_trials(states=(TrialState.COMPLETE,))}
     assert len(workers) == 2  # both ran trials
 
 
