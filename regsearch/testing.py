@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from regsearch import interrupt
 from regsearch.backends.base import (
     Backend,
     EpochHook,
+    EpochLogs,
     Fit,
     FoldParallel,
     FoldsAsJobs,
@@ -113,6 +115,7 @@ class FakeTrainer(FoldsAsJobs):
         epochs: int,
         seed: int,
         on_epoch: EpochHook | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> Fit:
         for epoch in range(1, epochs + 1):  # where a real loop checks for Ctrl-C
             interrupt.check()
@@ -152,6 +155,9 @@ class FakeTrainer(FoldsAsJobs):
             # Every epoch scores what the fit returns: what a pruner judges is the final score.
             scores = self.predict_logits(w, self.x[val_idx]).argmax(1) == self.y[val_idx]
             history.update(val_loss=losses, val_accuracy=[float(np.mean(scores))] * epochs)
+        if on_epoch_end is not None:  # after the fact: the fake solves in one step
+            for epoch in range(1, epochs + 1):
+                on_epoch_end(0, epoch, {key: values[epoch - 1] for key, values in history.items()})
         return Fit(model=w, history=history, best_epoch=best, fit_time=0.01)
 
     def fit_many(
@@ -160,6 +166,7 @@ class FakeTrainer(FoldsAsJobs):
         epochs: int,
         on_epoch: EpochHook | None = None,
         judges: Mapping[int, GroupJudge] | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> list[Fit]:
         """The population's contract, computed job by job (``fit_folds`` too); counted in
         ``batched_calls``
@@ -175,11 +182,12 @@ class FakeTrainer(FoldsAsJobs):
                 on_epoch(epoch)
         fits: list[Fit] = []
         stopped: set[int] = set()
-        for job in jobs:
+        for i, job in enumerate(jobs):
             if job.group in stopped:
                 fits.append(Fit(model=None, history={}, diverged="stopped with its group"))
                 continue
-            fit = self.fit(job.train_idx, job.val_idx, job.penalty, epochs, job.seed)
+            logs = None if on_epoch_end is None else functools.partial(_as_job, on_epoch_end, i)
+            fit = self.fit(job.train_idx, job.val_idx, job.penalty, epochs, job.seed, None, logs)
             if fit.diverged is not None:
                 stopped.add(job.group)
             fits.append(fit)
@@ -203,6 +211,11 @@ class FakeTrainer(FoldsAsJobs):
         path = path.with_suffix(".npy")
         np.save(path, model)
         return path
+
+
+def _as_job(on_epoch_end: EpochLogs, job: int, _: int, epoch: int, logs: dict[str, float]) -> None:
+    """A fit's epoch logs (job 0) as job ``job``'s."""
+    on_epoch_end(job, epoch, logs)
 
 
 @dataclass
@@ -330,6 +343,37 @@ def check_divergence_is_reported_not_raised(
     trainer = _trainer(backend, model, device, lr=1e30)
     fit = trainer.fit(np.arange(240), np.arange(240, 300), Penalty(l2=1e-2), epochs=3, seed=0)
     assert fit.diverged is not None and "loss became" in fit.diverged, fit.diverged
+
+
+def check_epochs_are_told_as_they_end(
+    backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
+) -> None:
+    """``on_epoch_end`` hears each epoch's values after it ends and before the next begins,
+    the same values the history keeps, from ``fit`` and (where offered) ``fit_many``."""
+    trainer = _trainer(backend, model, device, epochs=3, patience=5)
+    told: list[tuple[Any, ...]] = []
+    fit = trainer.fit(
+        np.arange(240),
+        np.arange(240, 300),
+        Penalty(l2=1e-3),
+        epochs=3,
+        seed=0,
+        on_epoch=lambda epoch: told.append(("begins", epoch)),
+        on_epoch_end=lambda job, epoch, logs: told.append(("ends", job, epoch, logs)),
+    )
+    assert [t[:3] for t in told] == [
+        ("begins", 1), ("ends", 0, 1), ("begins", 2), ("ends", 0, 2), ("begins", 3), ("ends", 0, 3)
+    ], told  # fmt: skip
+    for _, _, epoch, logs in (t for t in told if t[0] == "ends"):
+        assert logs == {key: values[epoch - 1] for key, values in fit.history.items()}, logs
+    if trainer.fold_parallel is None:
+        return
+    ended: list[tuple[int, int]] = []
+    folds = [(np.arange(0, 200), np.arange(200, 300)), (np.arange(100, 300), np.arange(0, 100))]
+    trainer.fold_parallel.fit_folds(
+        folds, Penalty(), 2, [0, 1], on_epoch_end=lambda job, epoch, _: ended.append((job, epoch))
+    )
+    assert sorted(ended) == [(0, 1), (0, 2), (1, 1), (1, 2)], ended
 
 
 def check_fold_parallel_matches_one_by_one(
@@ -500,6 +544,7 @@ BACKEND_CHECKS: tuple[Callable[[Backend, ModelFactory | None, str], None], ...] 
     check_fit_learns_restores_best_epoch_and_is_deterministic,
     check_early_stopping_sees_only_the_validation_rows,
     check_divergence_is_reported_not_raised,
+    check_epochs_are_told_as_they_end,
     check_fold_parallel_matches_one_by_one,
     check_population_matches_one_by_one,
     check_scaling_is_fitted_on_training_rows_only,

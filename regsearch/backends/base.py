@@ -31,6 +31,11 @@ Fold = tuple[np.ndarray, np.ndarray]
 EpochHook = Callable[[int], None]
 """Called with each epoch's number (1-based) as it begins, to show progress."""
 
+EpochLogs = Callable[[int, int, dict[str, float]], None]
+"""Told after each epoch of a model: its index among the jobs (0 for :meth:`Trainer.fit`),
+the epoch's number (1-based) and that epoch's values under :class:`Fit`'s history keys, as soon
+as they are known (live curves, e.g. TensorBoard's)."""
+
 GroupJudge = Callable[[int, list[float]], bool]
 """Told after each epoch of a population, for one group (a trial's folds): the epoch's number
 and each of the group's models' score if training ended now (its validation accuracy at its
@@ -86,13 +91,15 @@ class FoldParallel(Protocol):
         epochs: int,
         on_epoch: EpochHook | None = None,
         judges: Mapping[int, GroupJudge] | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> list[Fit]:
         """One :class:`Fit` per job, each exactly as :meth:`Trainer.fit` with its rows,
         penalty and seed would give it (up to float rounding): same initial weights, same
         batch order, its own penalty, early stopping and divergence.
 
         ``judges[g]``, where given, is asked after every epoch whether group ``g`` goes on;
-        a group it stops keeps the fits it had (the best epoch's weights so far)."""
+        a group it stops keeps the fits it had (the best epoch's weights so far).
+        ``on_epoch_end`` hears each job's epochs as they end (the job's index first)."""
         ...
 
     def fit_folds(
@@ -102,6 +109,7 @@ class FoldParallel(Protocol):
         epochs: int,
         seeds: Sequence[int],
         on_epoch: EpochHook | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> list[Fit]:
         """:meth:`fit_many` of one trial's folds: one :class:`Fit` per fold, with ``penalty``
         and its seed; a diverging fold stops the folds after it."""
@@ -117,6 +125,7 @@ class FoldsAsJobs:
         epochs: int,
         on_epoch: EpochHook | None = None,
         judges: Mapping[int, GroupJudge] | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> list[Fit]:
         raise NotImplementedError
 
@@ -127,9 +136,10 @@ class FoldsAsJobs:
         epochs: int,
         seeds: Sequence[int],
         on_epoch: EpochHook | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> list[Fit]:
         jobs = [Job(tr, va, penalty, seed) for (tr, va), seed in zip(folds, seeds, strict=True)]
-        return self.fit_many(jobs, epochs, on_epoch)
+        return self.fit_many(jobs, epochs, on_epoch, on_epoch_end=on_epoch_end)
 
 
 class Trainer(Protocol):
@@ -158,12 +168,14 @@ class Trainer(Protocol):
         epochs: int,
         seed: int,
         on_epoch: EpochHook | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> Fit:
         """Train a freshly initialised model on the rows ``train_idx``.
 
         With ``val_idx``, early stopping watches the penalized validation loss of those rows
         (patience from the settings) and restores the best epoch's weights; without it, the
-        model trains for exactly ``epochs``.
+        model trains for exactly ``epochs``. ``on_epoch_end`` hears each epoch's values as it
+        ends (job index 0).
         """
         ...
 

@@ -29,7 +29,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from regsearch import interrupt
-from regsearch.backends.base import EpochHook, Fit, FoldParallel, FoldsAsJobs, GroupJudge, Job
+from regsearch.backends.base import (
+    EpochHook,
+    EpochLogs,
+    Fit,
+    FoldParallel,
+    FoldsAsJobs,
+    GroupJudge,
+    Job,
+)
 from regsearch.backends.keras_model import penalized_variables
 from regsearch.backends.keras_runtime import keras, tf
 from regsearch.backends.loop import PopulationProgress, validation_scores
@@ -180,6 +188,7 @@ class KerasTowers(FoldsAsJobs):
         epochs: int,
         on_epoch: EpochHook | None = None,
         judges: Mapping[int, GroupJudge] | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> list[Fit]:
         """One tower per job, trained together (see the module); early stopping, the best
         epoch's weights, divergence (a diverging tower stops the later jobs of its group) and
@@ -201,7 +210,7 @@ class KerasTowers(FoldsAsJobs):
             mask[i, : len(r)] = 1.0
         mask_tensor = tf.constant(mask)
         generators = [np.random.default_rng(job.seed) for job in jobs]  # as in fit
-        progress = PopulationProgress(jobs, trainer.settings.patience)
+        progress = PopulationProgress(jobs, trainer.settings.patience, on_epoch_end)
         last: dict[int, list[np.ndarray]] = {}
         sizes = np.array([len(r) for r in rows], dtype=np.float64)
 

@@ -8,6 +8,7 @@ weights are restored at the end.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from regsearch import interrupt
-from regsearch.backends.base import EpochHook, Fit, GroupJudge, Job, Trainer
+from regsearch.backends.base import EpochHook, EpochLogs, Fit, GroupJudge, Job, Trainer
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty
 
@@ -51,12 +52,26 @@ class FitProgress:
     early stopping. The single-model loop (:func:`train_epochs`) and the batched one
     (``fit_folds``) both feed it, so a fold is judged the same way on either path."""
 
-    def __init__(self, patience: int, validated: bool):
+    def __init__(
+        self,
+        patience: int,
+        validated: bool,
+        on_epoch_end: Callable[[int, dict[str, float]], None] | None = None,
+    ):
         self.fit = Fit(model=None, history={"loss": [], "accuracy": [], "penalty": []})
         if validated:
             self.fit.history.update(val_loss=[], val_accuracy=[])
         self.validated = validated
         self.stopping = EarlyStopping(patience)
+        self.on_epoch_end = on_epoch_end
+
+    def _ended(self, epoch: int) -> None:
+        """Tell ``on_epoch_end`` the values of ``epoch``, now all recorded."""
+        if self.on_epoch_end is not None:
+            history = self.fit.history
+            self.on_epoch_end(
+                epoch, {key: values[epoch - 1] for key, values in history.items() if values}
+            )
 
     def trained(self, epoch: int, loss: float, acc: float, penalty: float) -> bool:
         """Record ``epoch``'s training pass; ``True`` when the loss is not finite (stop)."""
@@ -65,9 +80,11 @@ class FitProgress:
         self.fit.history["penalty"].append(penalty)
         if not math.isfinite(loss):
             self.fit.diverged = f"training loss became {loss} in epoch {epoch}"
+            self._ended(epoch)
             return True
         if not self.validated:
             self.fit.best_epoch = epoch
+            self._ended(epoch)
         return False
 
     def score_if_stopped(self) -> float:
@@ -82,6 +99,7 @@ class FitProgress:
         """Record ``epoch``'s validation scores; ``True`` = stop (diverged or no progress)."""
         self.fit.history["val_loss"].append(val_loss)
         self.fit.history["val_accuracy"].append(val_acc)
+        self._ended(epoch)
         if not math.isfinite(val_loss):
             self.fit.diverged = f"validation loss became {val_loss} in epoch {epoch}"
             return True
@@ -95,9 +113,16 @@ class PopulationProgress:
     train, and the stops that spread: a diverging job stops the later jobs of its group (its
     trial is pruned at it), and a judge may stop a whole group after any epoch."""
 
-    def __init__(self, jobs: Sequence[Job], patience: int):
+    def __init__(self, jobs: Sequence[Job], patience: int, on_epoch_end: EpochLogs | None = None):
         self.jobs = jobs
-        self.fits = [FitProgress(patience, validated=True) for _ in jobs]
+        self.fits = [
+            FitProgress(
+                patience,
+                validated=True,
+                on_epoch_end=None if on_epoch_end is None else functools.partial(on_epoch_end, i),
+            )
+            for i in range(len(jobs))
+        ]
         self.active = [True] * len(jobs)
 
     def trained(self, i: int, epoch: int, loss: float, acc: float, penalty: float) -> bool:
@@ -148,6 +173,7 @@ def train_epochs(
     snapshot: Callable[[], Any],
     restore: Callable[[Any], None],
     on_epoch: EpochHook | None = None,
+    on_epoch_end: EpochLogs | None = None,
 ) -> Fit:
     """Run up to ``epochs`` epochs of ``train_epoch(epoch)``.
 
@@ -160,9 +186,14 @@ def train_epochs(
             accuracy over the training rows.
         snapshot, restore: copy the weights out and back in (best-weights restoring).
         on_epoch: told each epoch's number as it begins.
+        on_epoch_end: told each epoch's values as it ends (job index 0).
     """
     start = time.perf_counter()
-    progress = FitProgress(patience, validated=validation is not None)
+    progress = FitProgress(
+        patience,
+        validated=validation is not None,
+        on_epoch_end=None if on_epoch_end is None else functools.partial(on_epoch_end, 0),
+    )
     for epoch in range(1, epochs + 1):
         interrupt.check()
         if on_epoch is not None:

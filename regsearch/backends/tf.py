@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from regsearch.backends.base import EpochHook, Fit, FoldParallel, ModelFactory
+from regsearch.backends.base import EpochHook, EpochLogs, Fit, FoldParallel, ModelFactory
 from regsearch.backends.keras_model import (
     fresh_model,
     penalized_variables,
@@ -176,6 +176,7 @@ class KerasTrainer:
         epochs: int,
         seed: int,
         on_epoch: EpochHook | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> Fit:
         rows = np.asarray(train_idx, dtype=np.int64)
         self.reset(penalty, seed, rows)
@@ -198,6 +199,7 @@ class KerasTrainer:
             snapshot=model.get_weights,
             restore=model.set_weights,
             on_epoch=on_epoch,
+            on_epoch_end=on_epoch_end,
         )
 
     def _epoch_function(self) -> Any:

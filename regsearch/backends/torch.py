@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from regsearch.backends.base import EpochHook, Fit, FoldParallel, ModelFactory
+from regsearch.backends.base import EpochHook, EpochLogs, Fit, FoldParallel, ModelFactory
 from regsearch.backends.loop import train_epochs
 from regsearch.backends.torch_model import (
     Scaled,
@@ -216,6 +216,7 @@ class TorchTrainer:
         epochs: int,
         seed: int,
         on_epoch: EpochHook | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> Fit:
         model = self.new_model(seed, train_idx)
         optimizer = adam(model.parameters(), self.settings.lr)
@@ -254,6 +255,7 @@ class TorchTrainer:
             snapshot=lambda: copy.deepcopy(model.state_dict()),
             restore=model.load_state_dict,
             on_epoch=on_epoch,
+            on_epoch_end=on_epoch_end,
         )
 
     @torch.no_grad()

@@ -30,7 +30,15 @@ from torch.func import functional_call, stack_module_state, vmap
 from torch.nn import functional as F
 
 from regsearch import interrupt
-from regsearch.backends.base import EpochHook, Fit, FoldParallel, FoldsAsJobs, GroupJudge, Job
+from regsearch.backends.base import (
+    EpochHook,
+    EpochLogs,
+    Fit,
+    FoldParallel,
+    FoldsAsJobs,
+    GroupJudge,
+    Job,
+)
 from regsearch.backends.loop import PopulationProgress, validation_scores
 from regsearch.backends.torch import adam, as_logits, population_penalty
 from regsearch.backends.torch_model import penalized_parameters
@@ -80,6 +88,7 @@ class VmappedFolds(FoldsAsJobs):
         epochs: int,
         on_epoch: EpochHook | None = None,
         judges: Mapping[int, GroupJudge] | None = None,
+        on_epoch_end: EpochLogs | None = None,
     ) -> list[Fit]:
         """Train one model per job at once: the folds of a trial, or of several trials.
 
@@ -113,7 +122,7 @@ class VmappedFolds(FoldsAsJobs):
         batched = vmap(call)
         generators = [torch.Generator().manual_seed(job.seed) for job in jobs]  # as in fit
         rows = [torch.from_numpy(np.asarray(job.train_idx, dtype=np.int64)) for job in jobs]
-        progress = PopulationProgress(jobs, trainer.settings.patience)
+        progress = PopulationProgress(jobs, trainer.settings.patience, on_epoch_end)
         last: dict[int, nn.Module] = {}
 
         start = time.perf_counter()

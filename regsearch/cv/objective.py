@@ -24,7 +24,7 @@ from regsearch.seeds import fold_seed
 
 if TYPE_CHECKING:
     from regsearch.backends import Fit, Trainer
-    from regsearch.backends.base import EpochHook
+    from regsearch.backends.base import EpochHook, EpochLogs
     from regsearch.config import StudyConfig
     from regsearch.cv.folds import Fold
     from regsearch.cv.population import Population
@@ -112,6 +112,7 @@ class CrossValidationObjective:
                 train.epochs,
                 fold_seed(self.config.seed, i),
                 on_epoch=self._epoch_hook(trial.number, i),
+                on_epoch_end=self._epoch_logs(trial.number, [i], penalty),
             )
             if self.observer is not None:
                 self.observer.on_fold(trial.number, i, penalty, fit)
@@ -143,6 +144,17 @@ class CrossValidationObjective:
         for key, value in summary.items():
             records.set_attr(trial, key, value)
         return summary[records.MEAN_SCORE]
+
+    def _epoch_logs(
+        self, trial_number: int, folds: list[int], penalty: Penalty
+    ) -> EpochLogs | None:
+        """The backend's epoch logs of job ``j`` as those of fold ``folds[j]``."""
+        observer = self.observer
+        if observer is None:
+            return None
+        return lambda job, epoch, logs: observer.on_epoch_end(
+            trial_number, folds[job], epoch, penalty, logs
+        )
 
     def _epoch_hook(self, trial_number: int, fold: int | None) -> EpochHook | None:
         observer, epochs = self.observer, self.config.train.epochs
@@ -224,7 +236,8 @@ class CrossValidationObjective:
             fits = self.population.fit(jobs, hook, judge)
         else:
             judges = None if judge is None else {0: judge}
-            fits = batched.fit_many(jobs, self.config.train.epochs, hook, judges)
+            logs = self._epoch_logs(trial.number, folds, penalty)
+            fits = batched.fit_many(jobs, self.config.train.epochs, hook, judges, logs)
         # A diverged fold is the better reason: the loop below prunes at it.
         diverged = any(fit.diverged is not None for fit in fits)
         if judge is not None and judge.stopped_at is not None and not diverged:

@@ -60,14 +60,20 @@ def refit_and_test(
     trial: optuna.trial.FrozenTrial,
     seed: int,
     save_to: Path | None = None,
+    tensorboard: Path | None = None,
 ) -> RefitResult:
     """Train ``trial``'s penalty on every training row for :func:`refit_epochs` epochs, with no
     early stopping, then evaluate once on the test set, if there is one (and save the model to
-    ``save_to``)."""
+    ``save_to``, and write its curves as the TensorBoard run ``<trial>/refit`` under
+    ``tensorboard``)."""
     penalty = records.penalty_of(trial)
     epochs = refit_epochs(trial)
     all_rows = np.arange(len(dataset.y_train))
     fit = trainer.fit(all_rows, None, penalty, epochs, refit_seed(seed))
+    if tensorboard is not None:
+        from regsearch.observe.tensorboard import run_name, write_run
+
+        write_run(tensorboard / run_name(trial.number, penalty, None), fit.history)
     if fit.diverged is not None:
         raise RefitError(
             f"the refit of trial {trial.number} ({penalty.describe()}) diverged: {fit.diverged}. "

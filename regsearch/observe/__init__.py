@@ -21,6 +21,13 @@ class Observer(Protocol):
         folds, trained at once)."""
         ...
 
+    def on_epoch_end(
+        self, trial_number: int, fold: int, epoch: int, penalty: Penalty, logs: dict[str, float]
+    ) -> None:
+        """Epoch ``epoch`` of fold ``fold`` ended with ``logs`` (:class:`Fit`'s history keys),
+        as it ends (folds of several trials trained as one population: when they end)."""
+        ...
+
     def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
         """After fold ``fold`` of trial ``trial_number`` trained."""
         ...
@@ -44,6 +51,12 @@ class Observers:
         for observer in self.observers:
             observer.on_epoch(trial_number, fold, epoch, epochs)
 
+    def on_epoch_end(
+        self, trial_number: int, fold: int, epoch: int, penalty: Penalty, logs: dict[str, float]
+    ) -> None:
+        for observer in self.observers:
+            observer.on_epoch_end(trial_number, fold, epoch, penalty, logs)
+
     def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
         for observer in self.observers:
             observer.on_fold(trial_number, fold, penalty, fit)
@@ -61,6 +74,11 @@ class Quiet:
     """An observer that does nothing; subclasses hear only what they override."""
 
     def on_epoch(self, trial_number: int, fold: int | None, epoch: int, epochs: int) -> None:
+        pass
+
+    def on_epoch_end(
+        self, trial_number: int, fold: int, epoch: int, penalty: Penalty, logs: dict[str, float]
+    ) -> None:
         pass
 
     def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
@@ -100,5 +118,5 @@ def standard_observers(
     if config.tensorboard is not None:
         from regsearch.observe.tensorboard import TensorBoardLogger
 
-        observers.append(TensorBoardLogger(config.tensorboard, config.backend))
+        observers.append(TensorBoardLogger(config.tensorboard))
     return Observers(observers)

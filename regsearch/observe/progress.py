@@ -54,6 +54,11 @@ class StudyProgress:
             f"trial {trial_number}: {where}, epoch {epoch}/{epochs}{best}", refresh=True
         )
 
+    def on_epoch_end(
+        self, trial_number: int, fold: int, epoch: int, penalty: Penalty, logs: dict[str, float]
+    ) -> None:
+        pass
+
     def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
         pass
 

@@ -97,7 +97,9 @@ def _refit(
         f"all {len(dataset.y_train)} training examples for the median best epoch of its folds."
     )
     trainer = session.trainer
-    chosen = refit_and_test(trainer, dataset, chosen_trial, config.seed, save_to=model_path)
+    chosen = refit_and_test(
+        trainer, dataset, chosen_trial, config.seed, model_path, config.tensorboard
+    )
     baseline_trial = next((t for t in completed if records.is_baseline(t)), None)
     baseline: RefitResult | None = None
     if baseline_trial is not None and baseline_trial.number == chosen_trial.number:
@@ -106,7 +108,9 @@ def _refit(
         log("No test set: the baseline is not refit (its refit would be scored on nothing).")
     elif baseline_trial is not None:
         log(f"Refitting the unregularized baseline (trial {baseline_trial.number}) the same way.")
-        baseline = refit_and_test(trainer, dataset, baseline_trial, config.seed)
+        baseline = refit_and_test(
+            trainer, dataset, baseline_trial, config.seed, tensorboard=config.tensorboard
+        )
     if baseline is not None:
         study.set_user_attr(records.BASELINE_REFIT, baseline.to_dict())
     study.set_user_attr(records.REFIT, chosen.to_dict())  # last: its presence means "done"
