@@ -74,7 +74,8 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             ``rank_test_score`` (pruned trials rank last), ``mean_fit_time``,
             ``std_fit_time``, and regsearch's ``trial_number``, ``state``, ``baseline``.
         refit_time_: seconds the refit trained (with ``refit``).
-        best_model_: the refit model, taking rows as ``X`` (with ``refit``).
+        best_model_: the refit model, taking rows as ``X`` (with ``refit``); where
+            ``GridSearchCV`` has ``best_estimator_``: the refit model is the framework's.
         study_: the Optuna study.
         n_splits_: train/validation splits every trial was scored on.
         classes_: the class labels, sorted.
@@ -208,7 +209,13 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
     def _search(self, config: StudyConfig, dataset: Dataset, splits: Any) -> None:
         from regsearch.cv.selection import select
         from regsearch.observe import Observers, TrialLines
-        from regsearch.run.api import open_session, optimize, optuna_quiet, refit
+        from regsearch.run.api import (
+            open_session,
+            optimize,
+            optuna_quiet,
+            refit,
+            show_on_dashboard,
+        )
         from regsearch.run.session import silent
         from regsearch.saved import load_model
 
@@ -229,6 +236,8 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
                 chosen_number = chosen.trial_number
             else:
                 chosen_number = select(session.complete_trials(), config.select).number
+            if self.refit and self.storage is not None:  # a kept study: for optuna-dashboard
+                show_on_dashboard(session.study, config, log, [f"{self!r}.fit(X, y)"])
             self.study_ = _kept(session.study, session.storage, self.storage is None)
         self.n_splits_ = len(session.folds)
         self.cv_results_ = cv_results(self.study_, self.n_splits_)

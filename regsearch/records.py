@@ -88,6 +88,9 @@ the weights as ``[name, shape]`` pairs."""
 VERSIONS = "versions"
 METRIC = "metric"
 METRIC_TEXT = "mean_test_accuracy (mean validation accuracy over the folds)"
+METRIC_NAME = "CV accuracy"
+"""The objective's name (Optuna's ``set_metric_names``; optuna-dashboard labels it so, not
+"Objective 0"): the mean validation accuracy over the study's splits."""
 SELECTION = "selection"
 """``{rule, chosen_trial, best_trial, one_se_trial}``."""
 REFIT = "refit"
@@ -100,6 +103,19 @@ per split)."""
 NESTED = "nested"
 """Nested cross-validation's outcome, written into the main study once its inner studies and
 its own refit are done (see :mod:`regsearch.run.nested`)."""
+
+
+def name_metric(study: optuna.Study) -> None:
+    """Name the objective :data:`METRIC_NAME` (once; Optuna's ExperimentalWarning for
+    ``set_metric_names``, a documented API, is held back: a user cannot act on it)."""
+    import warnings
+
+    import optuna
+
+    if study.metric_names != [METRIC_NAME]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([METRIC_NAME])
 
 
 def fold_key(fold: int, field: str) -> str:

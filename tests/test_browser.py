@@ -123,6 +123,18 @@ def test_the_dashboard_shows_the_answer_the_note_and_the_figures(browser, finish
         assert "CV accuracy" in body  # the metric's name, not "Objective 0"
         assert "answer" in body and "Chosen:" in body  # the first study attribute
         keep_screenshot(browser, "dashboard-study.png")
+
+        browser.get(f"{base}/dashboard/studies/{study_id}/trials")
+        wait_for(
+            browser,
+            lambda d: "split0_test_accuracy" in d.find_element("tag name", "body").text,
+            "a trial's user attributes",
+        )
+        width = browser.execute_script("return document.documentElement.scrollWidth;")
+        assert width <= browser.get_window_size()["width"], width  # no page wider than the window
+        body = browser.find_element("tag name", "body").text
+        assert "_history" not in body and "worker" not in body
+        keep_screenshot(browser, "dashboard-trial.png")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -143,6 +143,8 @@ def test_a_splitter_a_lambda_builder_a_stored_study_and_refit_false(tmp_path):
     stored = optuna.load_study(study_name="mine", storage=storage)
     assert stored.user_attrs["splitter"] == {"splitter": repr(splitter), "test_to_train": 1 / 3}
     assert stored.user_attrs["refit"]["model_path"].endswith("mine.pt")
+    assert stored.user_attrs["answer"].startswith("Chosen:")  # kept: shown on the dashboard
+    assert len(list((tmp_path / "artifacts").iterdir())) >= 5
     assert search.predict(x[:10]).shape == (10,)
     assert stored.user_attrs["folds_fingerprint"] == expected  # every trial on these splits
     # The same storage and name resume the study: nothing more is trained.

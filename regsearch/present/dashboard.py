@@ -29,10 +29,6 @@ from regsearch.config import DEFAULT_ROPE_PP, describe_splits
 from regsearch.penalty import Penalty
 from regsearch.present.tables import chosen_lines, comparison_lines
 
-METRIC_NAME = "CV accuracy"
-"""The objective's name on the dashboard (Optuna's ``set_metric_names``): the mean validation
-accuracy over the study's splits."""
-
 ARTIFACT_PREFIX = "artifacts:"
 """Optuna's system-attribute prefix of a study artifact's metadata."""
 
@@ -53,13 +49,6 @@ def default_artifact_dir(storage_url: str) -> Path:
     from regsearch.run.storage import artifacts_dir
 
     return artifacts_dir(storage_url) / "artifacts"
-
-
-def name_metric(study: optuna.Study) -> None:
-    """Name the objective :data:`METRIC_NAME` (it shows as "Objective 0" otherwise)."""
-    if study.metric_names != [METRIC_NAME]:
-        with _experimental_quiet():
-            study.set_metric_names([METRIC_NAME])
 
 
 def publish(
@@ -142,7 +131,7 @@ def note(
         "",
         "## Reading this page",
         "",
-        f"- **{METRIC_NAME}** (the objective): each trial's mean validation accuracy over "
+        f"- **{records.METRIC_NAME}** (the objective): each trial's mean validation accuracy over "
         f"{splits or 'its splits'}; higher is better. Trial 0 is the unregularized baseline.",
         f"- **Intermediate values**: {_intermediate_values(study)}",
         "- **User attributes** of a trial: its score on every split (`split{i}_test_accuracy`),"
@@ -287,8 +276,8 @@ def _remove_figures(study: optuna.Study, store: Any) -> None:
 
 @contextlib.contextmanager
 def _experimental_quiet() -> Iterator[None]:
-    """Optuna's ExperimentalWarning for ``set_metric_names`` and artifacts held back: both
-    are documented, and a user cannot act on the warning."""
+    """Optuna's ExperimentalWarning for artifacts held back: they are documented, and a user
+    cannot act on the warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         yield

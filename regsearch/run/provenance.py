@@ -12,7 +12,6 @@ import optuna
 
 from regsearch import records
 from regsearch.errors import StudyMismatch, param
-from regsearch.present.dashboard import name_metric
 from regsearch.run.storage import redact_url
 
 if TYPE_CHECKING:
@@ -63,10 +62,10 @@ def create_or_resume(
             )
         else:
             _record_new_study(study, identity, backend, dataset, model)
-            name_metric(study)
+            records.name_metric(study)
             return study
     _check_same_study(study, identity, config, model)
-    name_metric(study)  # studies stored before it was named, too
+    records.name_metric(study)  # studies stored before it was named, too
     return study
 
 
