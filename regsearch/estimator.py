@@ -207,8 +207,10 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         )
 
     def _search(self, config: StudyConfig, dataset: Dataset, splits: Any) -> None:
+        from regsearch import records
         from regsearch.cv.selection import select
         from regsearch.observe import Observers, TrialLines
+        from regsearch.present.dashboard import answer
         from regsearch.run.api import (
             open_session,
             optimize,
@@ -238,6 +240,8 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
                 chosen_number = select(session.complete_trials(), config.select).number
             if self.refit and self.storage is not None:  # a kept study: for optuna-dashboard
                 show_on_dashboard(session.study, config, log, [f"{self!r}.fit(X, y)"])
+            elif self.refit:  # in memory: the answer line only (no figures, no note)
+                session.study.set_user_attr(records.ANSWER, answer(session.study))
             self.study_ = _kept(session.study, session.storage, self.storage is None)
         self.n_splits_ = len(session.folds)
         self.cv_results_ = cv_results(self.study_, self.n_splits_)

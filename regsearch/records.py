@@ -198,6 +198,14 @@ def set_reason(trial: optuna.Trial, text: str) -> None:
     trial.set_user_attr(REASON, text)
 
 
+def baseline_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The study's complete baseline trial, or ``None``."""
+    from optuna.trial import TrialState
+
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return next((t for t in complete if is_baseline(t)), None)
+
+
 def penalty_of(trial: FrozenTrial) -> Penalty:
     """The penalty a trial used (the baseline's is ``Penalty()``)."""
     return Penalty(l1=float(trial.params.get("l1", 0.0)), l2=float(trial.params.get("l2", 0.0)))

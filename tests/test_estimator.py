@@ -119,6 +119,7 @@ def test_a_pipeline_searches_refits_and_predicts_on_digits(tmp_path):
         == study.trials[search.cv_results_["trial_number"][search.best_index_]].number
     )
     assert np.isnan(study.user_attrs["refit"]["test_accuracy"])  # no test set: none measured
+    assert study.user_attrs["answer"].startswith("Chosen:")
     clone_of_fitted = pickle.loads(pickle.dumps(pipe))
     assert (clone_of_fitted.predict(x_test) == pipe.predict(x_test)).all()
 

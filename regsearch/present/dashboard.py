@@ -88,13 +88,14 @@ def answer(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> str:
         return records.NO_ANSWER
     penalty = Penalty(refit.get("l1", 0.0), refit.get("l2", 0.0))
     chosen = ", ".join(filter(None, (refit["penalty"], penalty.lambdas(".3g"))))
+    base = records.baseline_trial(study)  # refit only where there is a test set
     parts = [
         f"Chosen: {chosen} (trial {refit['trial_number']}), CV accuracy "
         f"{refit['cv_accuracy']:.4f}"
-        + (f"; baseline {baseline['cv_accuracy']:.4f}." if baseline else ".")
+        + (f"; baseline {base.value:.4f}." if base is not None else ".")
     ]
-    if baseline:
-        parts += comparison_lines(study, refit["trial_number"], baseline["trial_number"], rope_pp)
+    if base is not None:
+        parts += comparison_lines(study, refit["trial_number"], base.number, rope_pp)
     if not math.isnan(refit.get("test_accuracy", math.nan)):
         parts.append(
             f"Test accuracy {refit['test_accuracy']:.4f}"
@@ -119,8 +120,10 @@ def note(
             "| --- | --- | --- | --- | --- |",
             _row("**chosen**", refit),
         ]
-        if baseline and baseline.get("trial_number") != refit.get("trial_number"):
-            lines.append(_row("baseline (no penalty)", baseline))
+        base = records.baseline_trial(study)
+        if base is not None and base.number != refit.get("trial_number"):
+            untested = {"trial_number": base.number, "penalty": "none", "cv_accuracy": base.value}
+            lines.append(_row("baseline (no penalty)", baseline or untested))
         lines.append("")
     lines += [f"- {line}" for line in chosen_lines(study, rope_pp) if line]
     data = study.user_attrs.get(records.DATASET_SUMMARY)

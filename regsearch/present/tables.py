@@ -190,6 +190,9 @@ def chosen_lines(
             f"{baseline['cv_accuracy']:.4f}: {_tested(baseline)}."
         )
         lines += comparison_lines(study, refit["trial_number"], baseline["trial_number"], rope_pp)
+    elif (untested := records.baseline_trial(study)) is not None:  # no test set, no refit
+        lines.append(f"Baseline: trial {untested.number}, CV accuracy {untested.value:.4f}.")
+        lines += comparison_lines(study, refit["trial_number"], untested.number, rope_pp)
     lines += epoch_cap_lines(study, refit["trial_number"], lambda name: f"--{name}")
     record = study.user_attrs.get(records.NESTED)
     if nested and record:
