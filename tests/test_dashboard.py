@@ -128,3 +128,23 @@ def test_the_study_is_published_for_the_dashboard_and_a_rerun_replaces_it(tmp_pa
     system = study._storage.get_study_system_attrs(study._study_id)
     live = [k for k, v in system.items() if k.startswith("artifacts:") and v != "null"]
     assert len(live) == len(second)
+
+
+def test_figures_that_cannot_be_written_are_said_and_the_note_is_kept(tmp_path):
+    from regsearch import StudyConfig, TrainSettings, run_study
+    from regsearch.testing import FakeBackend, synthetic_dataset
+
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    config = StudyConfig(
+        backend="torch",
+        folds=3,
+        trials=3,
+        storage=f"sqlite:///{tmp_path / 'study.db'}",
+        artifact_dir=blocked,
+        train=TrainSettings(epochs=2),
+    )
+    said: list[str] = []
+    result = run_study(config, backend=FakeBackend(), dataset=synthetic_dataset(), log=said.append)
+    assert any("could not be written to" in line for line in said), said
+    assert result.study.user_attrs["answer"].startswith("Chosen:")

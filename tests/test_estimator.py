@@ -120,6 +120,7 @@ def test_a_pipeline_searches_refits_and_predicts_on_digits(tmp_path):
     )
     assert np.isnan(study.user_attrs["refit"]["test_accuracy"])  # no test set: none measured
     assert study.user_attrs["answer"].startswith("Chosen:")
+    assert study.user_attrs["config"]["dataset"] == "arrays"  # not the default "mnist"
     clone_of_fitted = pickle.loads(pickle.dumps(pipe))
     assert (clone_of_fitted.predict(x_test) == pipe.predict(x_test)).all()
 

@@ -46,3 +46,30 @@ def test_a_config_file_takes_every_file_key_with_lists_as_lists(tmp_path):
     _, args = parse_args(["--config", str(path)])
     with pytest.raises(ConfigError, match="each hidden layer width must be an integer"):
         config_from_args(args)
+
+
+def test_the_reproduce_command_gives_back_the_same_study():
+    """``command_line`` (the optuna-dashboard note's "Reproduce") parses back into a config
+    with the same identity, name, storage and trial count."""
+    import shlex
+
+    from regsearch.options import command_line
+
+    config = StudyConfig(
+        backend="tf",
+        dataset="digits",
+        folds=3,
+        repeats=2,
+        trials=7,
+        storage="sqlite:///my studies/x.db",
+        study_name="it's mine",
+        space=SearchSpace(penalties=("l2", "l1"), lambda_min=1e-5),
+        train=TrainSettings(epochs=9, hidden=(64, 32)),
+        workers=2,  # how it runs: left out
+    )
+    words = shlex.split(command_line(config))
+    assert words[:3] == ["python", "-m", "regsearch.study"] and "--workers" not in words
+    _, args = parse_args(words[3:])
+    again = config_from_args(args)
+    assert again.identity() == config.identity()
+    assert (again.name, again.storage, again.trials) == (config.name, config.storage, 7)

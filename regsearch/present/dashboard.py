@@ -63,10 +63,18 @@ def publish(
     practical equivalence."""
     said = []
     study.set_user_attr(records.ANSWER, answer(study, rope_pp))
-    uploaded = _upload_figures(study, artifact_dir)
+    try:
+        uploaded = _upload_figures(study, artifact_dir)
+    except OSError as exc:  # a full or read-only disk: the study itself is complete
+        uploaded = {}
+        said.append(
+            f"No figures for optuna-dashboard: they could not be written to {artifact_dir} "
+            f"({exc.strerror or exc}); the study is complete. Free space there, or name "
+            "another folder with --artifact-dir, and rerun to add them."
+        )
     if uploaded is None:
         said.append("No figures for optuna-dashboard: pip install 'regsearch[report]'.")
-    else:
+    elif uploaded:
         said.append(
             f"optuna-dashboard: {len(uploaded)} figures stored as the study's artifacts in "
             f"{artifact_dir}."
@@ -130,12 +138,14 @@ def note(
     splitter = (study.user_attrs.get(records.SPLITTER) or {}).get("splitter")
     folds, repeats = records.study_folds(study), records.study_repeats(study)
     splits = splitter or (describe_splits(folds, repeats) if folds else "")
+    base = records.baseline_trial(study)
+    baseline_is = "" if base is None else f" Trial {base.number} is the unregularized baseline."
     lines += [
         "",
         "## Reading this page",
         "",
         f"- **{records.METRIC_NAME}** (the objective): each trial's mean validation accuracy over "
-        f"{splits or 'its splits'}; higher is better. Trial 0 is the unregularized baseline.",
+        f"{splits or 'its splits'}; higher is better.{baseline_is}",
         f"- **Intermediate values**: {_intermediate_values(study)}",
         "- **User attributes** of a trial: its score on every split (`split{i}_test_accuracy`),"
         " their mean and standard deviation, its penalty. Per-epoch curves, best epochs, fit "

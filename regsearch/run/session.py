@@ -80,6 +80,9 @@ class StudySession:
         # The storage URL, the data and the folds are checked first: importing a framework
         # takes seconds, and refusing them needs none.
         check_storage_url(config.storage)
+        # Data passed in (arrays, an estimator's X) are named by the dataset, not by
+        # config.dataset, whose default ("mnist") says nothing about them.
+        label = dataset.name if dataset is not None else None
         if dataset is None:
             dataset = load_study_data(config, backend, log)
         log(f"Data: {dataset.describe()}.")
@@ -121,7 +124,7 @@ class StudySession:
         if config.trial_batch > 1:
             log(_how_trials_train(trainer, config))
         identity: dict[str, Any] = {
-            records.CONFIG: {**config.identity(), "scale": scaling},
+            records.CONFIG: {**config.identity(), "scale": scaling, **_named(label)},
             records.DATASET_FINGERPRINT: dataset.fingerprint(),
             records.FOLDS_FINGERPRINT: folds_fingerprint(folds),
             records.MODEL: trainer.model_summary.identity(),
@@ -271,6 +274,10 @@ class StudySession:
 
     def complete_trials(self) -> list[FrozenTrial]:
         return self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def _named(label: str | None) -> dict[str, str]:
+    return {} if label is None else {"dataset": label}
 
 
 def load_study_data(config: StudyConfig, backend: Backend | None, log: Log = silent) -> Dataset:

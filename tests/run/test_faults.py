@@ -156,9 +156,12 @@ def small_disk(tmp_path):
 
 
 def fake_study(storage: str, trials: int) -> list[str]:
+    # The dashboard's figures go beside the small disk: it is for the database's faults.
+    artifacts = str(Path(storage.removeprefix("sqlite:///")).parent.parent / "artifacts")
     return [
         *("--backend", "torch", "--dataset", "digits", "--trials", str(trials)),
         *("--epochs", "50", "--pruner", "none", "--storage", storage),
+        *("--artifact-dir", artifacts),
     ]
 
 
