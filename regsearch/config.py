@@ -155,6 +155,9 @@ class StudyConfig:
             on the same ``repeats * folds`` splits, recorded as ``split0_*`` ... in
             repetition order.
         tensorboard: a folder for each fold's per-epoch curves as TensorBoard runs, or ``None``.
+        dashboard: after the refit, write the study's answer, note and figures for
+            optuna-dashboard (see :mod:`regsearch.present.dashboard`; about a second of
+            figure drawing); ``False`` leaves them out (``--no-dashboard``).
         artifact_dir: where the report's figures go as the study's artifacts for
             optuna-dashboard (see :mod:`regsearch.present.dashboard`); ``None``: an
             ``artifacts`` folder beside a SQLite storage, else ``./studies/artifacts``.
@@ -204,6 +207,7 @@ class StudyConfig:
     select: str = "best"
     workers: int = 1
     tensorboard: Path | None = None
+    dashboard: bool = True
     artifact_dir: Path | None = None
     refit_only: bool = False
     device: str = "auto"

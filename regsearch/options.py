@@ -258,6 +258,12 @@ OPTIONS: tuple[Option, ...] = (
         metavar="DIR",
     ),
     Option(
+        "dashboard",
+        "after the refit, write the study's answer, note and figures for optuna-dashboard "
+        "(--no-dashboard leaves them out)",
+        parse=None,
+    ),
+    Option(
         "artifact_dir",
         "where the report's figures are stored as the study's artifacts for optuna-dashboard "
         "(optuna-dashboard STORAGE --artifact-dir DIR); default: an artifacts folder beside a "
@@ -322,8 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults = _defaults()
     for option in OPTIONS:
-        if option.parse is None:
-            parser.add_argument(option.flag, action="store_true", help=option.help)
+        if option.parse is None:  # a switch: --name, or --name/--no-name where on by default
+            on = defaults[option.name] is True
+            action = argparse.BooleanOptionalAction if on else "store_true"
+            parser.add_argument(option.flag, action=action, default=on, help=option.help)
             continue
         default = defaults[option.name]
         parser.add_argument(
@@ -428,6 +436,7 @@ HOW_IT_RUNS: tuple[str, ...] = (
     "tensorboard",
     "refit_only",
     "artifact_dir",
+    "dashboard",
 )
 """Options that change how a study runs, never what it finds: left out of
 :func:`command_line`."""

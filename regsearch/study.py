@@ -132,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "worker refits them); rerun this command when they are to see the estimate."
             )
     try:
-        api.show_on_dashboard(result.study, dataclasses.replace(config, outer_folds=None), say)
+        if config.dashboard:
+            main_config = dataclasses.replace(config, outer_folds=None)
+            api.show_on_dashboard(result.study, main_config, say)
     except RegsearchError as exc:
         return fail(exc)
     print(summary(result, config, name_of=flag))

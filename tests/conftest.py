@@ -72,7 +72,8 @@ def mnist_dir() -> Path:
 
 
 def fake_study_config(folder: Path, **changes) -> StudyConfig:
-    """A small study for the fake backend (3 folds, 4 trials, 3 epochs, no pruning) stored in
+    """A small study for the fake backend (3 folds, 4 trials, 3 epochs, no pruning, no
+    optuna-dashboard figures: a second of drawing each, tested on their own) stored in
     ``folder``; ``changes`` override any field."""
     base = StudyConfig(
         backend="torch",
@@ -83,6 +84,7 @@ def fake_study_config(folder: Path, **changes) -> StudyConfig:
         pruner="none",
         space=SearchSpace(lambda_min=1e-5, lambda_max=1e-1),
         train=TrainSettings(epochs=3),
+        dashboard=False,
     )
     return dataclasses.replace(base, **changes)
 

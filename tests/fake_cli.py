@@ -2,7 +2,8 @@
 need real worker processes (kills, several workers, read-only disks).
 
 ``REGSEARCH_FAKE_FIT_SECONDS`` makes each fold's training take that long, one fold at a time,
-so that a test can catch a worker in the middle of a trial.
+so that a test can catch a worker in the middle of a trial. optuna-dashboard's figures are left
+out (``--no-dashboard`` first, so ``--dashboard`` among ARGS turns them back on).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main() -> int:
     session.get_backend = lambda name: FakeBackend(batched=delay <= 0)  # type: ignore[assignment]
     from regsearch.study import main as study_main
 
-    return study_main(sys.argv[1:])
+    return study_main(["--no-dashboard", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -148,3 +148,14 @@ def test_figures_that_cannot_be_written_are_said_and_the_note_is_kept(tmp_path):
     result = run_study(config, backend=FakeBackend(), dataset=synthetic_dataset(), log=said.append)
     assert any("could not be written to" in line for line in said), said
     assert result.study.user_attrs["answer"].startswith("Chosen:")
+
+
+def test_no_dashboard_leaves_the_note_and_figures_out(tmp_path):
+    from regsearch import run_study
+    from regsearch.testing import FakeBackend, synthetic_dataset
+    from tests.conftest import fake_study_config
+
+    config = fake_study_config(tmp_path, dashboard=False)
+    result = run_study(config, backend=FakeBackend(), dataset=synthetic_dataset())
+    assert result.study.user_attrs["answer"].startswith("not yet")
+    assert not (tmp_path / "artifacts").exists()

@@ -19,7 +19,7 @@ def storage(tmp_path):
 
 
 def run_cli(args, storage, capsys):
-    code = main([*args, "--storage", f"sqlite:///{storage}"])
+    code = main([*args, "--storage", f"sqlite:///{storage}", "--no-dashboard"])
     out = capsys.readouterr()
     return code, out.out, out.err
 

@@ -76,7 +76,8 @@ def run_study(
     if config.outer_folds is not None:
         return _run_nested(config, backend, dataset, observer, log, verbose)
     result = _run_one(config, backend, dataset, observer, log, verbose)
-    show_on_dashboard(result.study, config, log or (print if verbose else silent))
+    if config.dashboard:
+        show_on_dashboard(result.study, config, log or (print if verbose else silent))
     return result
 
 
@@ -135,7 +136,8 @@ def _run_nested(
     result = _run_one(main, backend, dataset, observer, log, verbose)
     with _storage_failures(config):
         summarize(config, result.study, config.storage)
-    show_on_dashboard(result.study, main, log or (print if verbose else silent))
+    if config.dashboard:
+        show_on_dashboard(result.study, main, log or (print if verbose else silent))
     return result
 
 
