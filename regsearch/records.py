@@ -8,7 +8,7 @@ stores them (``test`` is a split's validation part, as in scikit-learn). Split `
 - User attributes, what optuna-dashboard and ``optuna trials`` show: the scores
   ``split{i}_test_accuracy``, ``mean_test_accuracy``, ``std_test_accuracy``, and ``penalty``,
   ``baseline``, ``state_reason``.
-- System attributes (:data:`DETAILS`), kept out of those views (each fold's per-epoch history
+- System attributes (:func:`is_detail`), kept out of those views (each fold's per-epoch history
   made a dashboard trial page 5,000 pixels wide and an ``optuna trials`` line thousands of
   characters long): ``split{i}_test_loss``, ``split{i}_best_epoch``, ``split{i}_fit_time``,
   ``split{i}_history``, ``split{i}_weight_l1``, ``split{i}_weight_l2``,
@@ -124,7 +124,7 @@ def fold_key(fold: int, field: str) -> str:
 
 
 SCORE_FIELD = "test_accuracy"
-"""The one fold field stored as a user attribute; the others are :data:`DETAILS`."""
+"""The one fold field stored as a user attribute; the others are details (:func:`is_detail`)."""
 
 
 def is_detail(key: str) -> bool:

@@ -341,8 +341,17 @@ def check_divergence_is_reported_not_raised(
     backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
 ) -> None:
     trainer = _trainer(backend, model, device, lr=1e30)
-    fit = trainer.fit(np.arange(240), np.arange(240, 300), Penalty(l2=1e-2), epochs=3, seed=0)
+    told: list[dict[str, float]] = []
+    fit = trainer.fit(
+        np.arange(240),
+        np.arange(240, 300),
+        Penalty(l2=1e-2),
+        epochs=3,
+        seed=0,
+        on_epoch_end=lambda _, __, logs: told.append(logs),
+    )
     assert fit.diverged is not None and "loss became" in fit.diverged, fit.diverged
+    assert told and all("loss" in logs for logs in told), told  # the diverged epoch is told
 
 
 def check_epochs_are_told_as_they_end(

@@ -69,9 +69,9 @@ class FitProgress:
         """Tell ``on_epoch_end`` the values of ``epoch``, now all recorded."""
         if self.on_epoch_end is not None:
             history = self.fit.history
-            self.on_epoch_end(
-                epoch, {key: values[epoch - 1] for key, values in history.items() if values}
-            )
+            # A training loss that diverged ends the epoch before its validation is scored.
+            logs = {key: vs[epoch - 1] for key, vs in history.items() if len(vs) >= epoch}
+            self.on_epoch_end(epoch, logs)
 
     def trained(self, epoch: int, loss: float, acc: float, penalty: float) -> bool:
         """Record ``epoch``'s training pass; ``True`` when the loss is not finite (stop)."""
