@@ -121,7 +121,6 @@ def note(
     """The note's Markdown: the answer, how to read the page, the figures (``figures``: file
     name -> artifact id, shown inline), how to reproduce."""
     refit, baseline = records.refit_record(study), records.baseline_refit_record(study)
-    base = records.baseline_trial(study)
     lines = [f"# {_headline(study)}", ""]
     if refit:
         lines += [
@@ -129,6 +128,7 @@ def note(
             "| --- | --- | --- | --- | --- |",
             _row("**chosen**", refit),
         ]
+        base = records.baseline_trial(study)
         if base is not None and base.number != refit.get("trial_number"):
             untested = {"trial_number": base.number, "penalty": "none", "cv_accuracy": base.value}
             lines.append(_row("baseline (no penalty)", baseline or untested))
@@ -138,6 +138,7 @@ def note(
     splitter = (study.user_attrs.get(records.SPLITTER) or {}).get("splitter")
     folds, repeats = records.study_folds(study), records.study_repeats(study)
     splits = splitter or (describe_splits(folds, repeats) if folds else "")
+    base = records.baseline_trial(study)
     baseline_is = "" if base is None else f" Trial {base.number} is the unregularized baseline."
     lines += [
         "",
