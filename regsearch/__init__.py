@@ -21,15 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 from regsearch.config import SearchSpace, StudyConfig, TrainSettings
 from regsearch.errors import (
+    ArgumentError,
     BackendUnavailable,
     ConfigError,
     DataError,
     InputError,
     ModelError,
     NothingToRefit,
+    RecordError,
     RefitElsewhere,
     RefitError,
     RegsearchError,
+    RegsearchWarning,
     StorageFailed,
     StudyMismatch,
     WorkerFailed,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
     from regsearch.saved import load_model, predict_proba
 
 __all__ = [
+    "ArgumentError",
     "BackendUnavailable",
     "ConfigError",
     "DataError",
@@ -52,10 +56,12 @@ __all__ = [
     "ModelError",
     "NothingToRefit",
     "Penalty",
+    "RecordError",
     "RefitElsewhere",
     "RefitError",
     "RefitResult",
     "RegsearchError",
+    "RegsearchWarning",
     "RegularizationSearchCV",
     "SearchSpace",
     "StorageFailed",

@@ -11,6 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+EXIT_OK = 0
+EXIT_FAILURE = 1
+"""A run that failed (a storage, a worker, a refit); what is finished is kept."""
+EXIT_USAGE = 2
+"""Refused input: nothing was trained or stored (argparse's own status for a bad flag)."""
+EXIT_INTERRUPTED = 130
+"""Stopped by Ctrl-C or SIGTERM: 128 + SIGINT, as shells report an interrupted program."""
+
 _PARAM = re.compile(r"\x1d([a-z_]+)\x1d")  # ASCII group separator: never in a real message
 
 
@@ -32,7 +40,7 @@ class RegsearchWarning(UserWarning):
 class RegsearchError(Exception):
     """Base of regsearch's errors; ``str(error)`` names settings as Python parameters."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILURE
     """The command line's exit status for this error: 2 for refused input, 1 for a failure."""
 
     def render(self, name_of: Callable[[str], str] = lambda name: name) -> str:
@@ -46,7 +54,7 @@ class RegsearchError(Exception):
 class InputError(RegsearchError):
     """Refused input: nothing was trained or stored."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ConfigError(InputError, ValueError):
@@ -67,8 +75,18 @@ class ModelError(InputError, ValueError):
     and what was wrong."""
 
 
+class ArgumentError(InputError, ValueError):
+    """A library function was given an argument it cannot take (the message says what must
+    hold), e.g. a comparison of fewer than two paired splits."""
+
+
 class StudyMismatch(InputError, ValueError):
     """A stored study was created with other settings; the message lists the differences."""
+
+
+class RecordError(RegsearchError, ValueError):
+    """A stored study lacks a record regsearch needs, or a record is not of regsearch's
+    schema (:mod:`regsearch.records`): a study written by another tool, or by hand."""
 
 
 class NothingToRefit(RegsearchError, RuntimeError):
@@ -87,7 +105,7 @@ class RefitElsewhere(RegsearchError, RuntimeError):
     """Another worker has claimed the refit of the chosen configuration (not an error: the
     command line exits 0)."""
 
-    exit_code = 0
+    exit_code = EXIT_OK
 
 
 class SurplusTrial(RegsearchError, RuntimeError):

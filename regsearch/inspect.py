@@ -15,9 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from regsearch.config import DEFAULT_ROPE_PP, DEFAULT_STORAGE
-from regsearch.errors import ConfigError
-
-EXIT_USAGE = 2
+from regsearch.errors import EXIT_USAGE, ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,10 +27,8 @@ from regsearch.config import (
     TrainSettings,
     default_data_dir,
 )
-from regsearch.errors import ConfigError, param
+from regsearch.errors import EXIT_USAGE, ConfigError, param
 from regsearch.scaling import SCALINGS
-
-EXIT_USAGE = 2
 
 
 def parse_penalties(text: str) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any
 
+from regsearch.errors import RecordError
 from regsearch.penalty import Penalty
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ def write_fold(trial: optuna.Trial, fold: int, record: dict[str, Any]) -> None:
     """Store one fold's results (keys from :data:`FOLD_FIELDS`) in the trial."""
     for field, value in record.items():
         if field not in FOLD_FIELDS:
-            raise KeyError(f"{field!r} is not a fold field; fold fields: {FOLD_FIELDS}")
+            raise RecordError(f"{field!r} is not a fold field; fold fields: {FOLD_FIELDS}")
         set_attr(trial, fold_key(fold, field), value)
 
 

@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from regsearch.config import DEFAULT_STORAGE
-from regsearch.errors import ConfigError
-
-EXIT_USAGE = 2
+from regsearch.errors import EXIT_USAGE, ConfigError
 
 
 def default_out(url: str, study_name: str) -> Path:

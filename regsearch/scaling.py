@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from regsearch.errors import ConfigError
+
 if TYPE_CHECKING:
     from regsearch.data import Dataset
 
@@ -53,7 +55,7 @@ class Scaling:
             minmax = MinMaxScaler().fit(rows)
             shift, scale = minmax.data_min_, minmax.data_range_
         else:
-            raise ValueError(f"no scaling method {method!r}; expected standard or minmax")
+            raise ConfigError(f"no scaling method {method!r}; expected standard or minmax")
         scale = np.where(scale < SCALE_FLOOR, 1.0, scale)
         shape = x.shape[1:]
         return cls(

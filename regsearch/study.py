@@ -15,10 +15,8 @@ import math
 import sys
 from collections.abc import Sequence
 
-from regsearch.errors import RefitElsewhere, RegsearchError
+from regsearch.errors import EXIT_INTERRUPTED, RefitElsewhere, RegsearchError
 from regsearch.options import config_from_args, flag, parse_args
-
-EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:

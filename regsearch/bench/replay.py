@@ -32,6 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import records
 from regsearch.cv.pruning import MEDIAN_STARTUP_TRIALS
+from regsearch.errors import ArgumentError, ConfigError, RegsearchError
 
 SCORE = "test_accuracy"
 """A fold record's score (scikit-learn's ``split{i}_test_score``, as regsearch names it)."""
@@ -85,12 +86,13 @@ def replayable_trials(study: optuna.Study, budget: Budget | None = None) -> list
     (under ``budget``, a smaller one than the stored run's: see the module's docstring).
 
     Raises:
-        ValueError: the study has pruned trials (their later epochs are unknown) or fold
+        ArgumentError: the study has pruned trials (their later epochs are unknown) or fold
             records without per-epoch histories.
+        ConfigError: ``budget`` exceeds the stored run's.
     """
     pruned = [t.number for t in study.trials if t.state == TrialState.PRUNED]
     if pruned:
-        raise ValueError(
+        raise ArgumentError(
             f"a replay needs a study run without pruning (--pruner none); trials "
             f"{', '.join(map(str, pruned[:5]))} of {study.study_name!r} were pruned"
         )
@@ -99,7 +101,7 @@ def replayable_trials(study: optuna.Study, budget: Budget | None = None) -> list
         (budget.cap or 0) > stored.get("epochs", 0)
         or (budget.patience or 0) > stored.get("patience", 0)
     ):
-        raise ValueError(
+        raise ConfigError(
             f"a replayed budget must not exceed the stored run's (epochs "
             f"{stored.get('epochs')}, patience {stored.get('patience')}), got cap "
             f"{budget.cap} and patience {budget.patience}"
@@ -115,7 +117,7 @@ def replayable_trials(study: optuna.Study, budget: Budget | None = None) -> list
 def _replayed(trial: FrozenTrial, folds: int, budget: Budget) -> ReplayedTrial:
     histories = records.fold_values(records.attrs(trial), "history", folds)
     if any(h is None or "val_loss" not in h for h in histories):
-        raise ValueError(f"trial {trial.number} has folds without per-epoch histories")
+        raise ArgumentError(f"trial {trial.number} has folds without per-epoch histories")
     trained = [budget.epochs_trained(h["val_loss"]) for h in histories]
     curves = [
         _score_if_stopped(h["val_loss"][:n], h["val_accuracy"][:n])
@@ -231,7 +233,7 @@ def replay(study: optuna.Study, batch: int, budget: Budget | None = None) -> lis
     """Every rule's outcome on ``study`` (under ``budget``), after no pruning's (``none``)."""
     trials = replayable_trials(study, budget)
     if not trials:
-        raise ValueError(f"study {study.study_name!r} has no complete trials to replay")
+        raise ArgumentError(f"study {study.study_name!r} has no complete trials to replay")
     epochs = max(len(t.epoch_reports) for t in trials)
     outcomes = [_outcome("none (the stored study)", trials, set(), sum(_all_epochs(trials)))]
     for name, make in epoch_rules(epochs):
@@ -304,9 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     budget = Budget(args.cap, args.patience)
     try:
         outcomes = replay(study, args.batch, budget)
-    except ValueError as exc:
+    except RegsearchError as exc:
         print(f"regsearch.bench.replay: {exc}")
-        return 2
+        return exc.exit_code
     print(print_replay(outcomes, len(replayable_trials(study, budget))))
     return 0
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from regsearch.config import DEFAULT_ROPE_PP
+from regsearch.errors import ArgumentError
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,13 @@ def corrected_resampled_t_test(
     the ratio of validation to training rows per split and ``rope`` in accuracy units.
 
     Raises:
-        ValueError: fewer than 2 differences (no variance to estimate).
+        ArgumentError: fewer than 2 differences (no variance to estimate).
     """
     from scipy import stats
 
     j = len(differences)
     if j < 2:
-        raise ValueError(f"the corrected t-test needs at least 2 paired splits, got {j}")
+        raise ArgumentError(f"the corrected t-test needs at least 2 paired splits, got {j}")
     mean = sum(differences) / j
     variance = sum((d - mean) ** 2 for d in differences) / (j - 1)
     sd = math.sqrt((1 / j + test_to_train) * variance)

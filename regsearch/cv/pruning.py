@@ -28,6 +28,7 @@ import numpy as np
 import optuna
 
 from regsearch.config import PRUNERS
+from regsearch.errors import ConfigError
 
 MEDIAN_STARTUP_TRIALS = 5
 """Trials that finish all folds before the median pruner may stop any: the median of fewer
@@ -59,7 +60,7 @@ def make_pruner(name: str, n_folds: int, epochs: int = 1) -> optuna.pruners.Base
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
-    raise ValueError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
+    raise ConfigError(f"unknown pruner {name!r}; choose one of {', '.join(PRUNERS)}")
 
 
 @dataclass(frozen=True)

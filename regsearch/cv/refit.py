@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from regsearch import records
-from regsearch.errors import RefitError, param
+from regsearch.errors import RecordError, RefitError, param
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.seeds import refit_seed
 
@@ -50,7 +50,7 @@ def refit_epochs(trial: optuna.trial.FrozenTrial) -> int:
     attrs = records.attrs(trial)
     best = [v for v in records.fold_values(attrs, "best_epoch", len(attrs)) if v is not None]
     if not best:
-        raise ValueError(f"trial {trial.number} has no per-fold best epochs to refit from.")
+        raise RecordError(f"trial {trial.number} has no per-fold best epochs to refit from.")
     return max(1, math.ceil(float(np.median(best))))
 
 

@@ -13,6 +13,7 @@ from optuna.trial import FrozenTrial
 
 from regsearch import records
 from regsearch.config import SELECTION_RULES
+from regsearch.errors import ConfigError, NothingToRefit
 
 SelectionRule = Callable[[Sequence[FrozenTrial]], FrozenTrial]
 
@@ -58,9 +59,9 @@ RULES: dict[str, SelectionRule] = {"best": select_best, "one-se": select_one_se}
 def select(trials: Sequence[FrozenTrial], rule: str) -> FrozenTrial:
     """Apply selection ``rule`` (``best`` or ``one-se``) to the complete trials."""
     if not trials:
-        raise ValueError("no complete trial to select from")
+        raise NothingToRefit("no complete trial to select from")
     if rule not in RULES:
-        raise ValueError(
+        raise ConfigError(
             f"selection rule must be one of {', '.join(SELECTION_RULES)}, got {rule!r}"
         )
     return RULES[rule](trials)

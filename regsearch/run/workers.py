@@ -16,11 +16,9 @@ from collections.abc import Callable, Iterator
 
 from regsearch import interrupt
 from regsearch.config import StudyConfig
-from regsearch.errors import RegsearchError, WorkerFailed
+from regsearch.errors import EXIT_FAILURE, EXIT_INTERRUPTED, RegsearchError, WorkerFailed
 from regsearch.run.storage import redact_url
 from regsearch.threads import PASSIVE, WAIT_POLICY, share_of_cores
-
-EXIT_INTERRUPTED = 130
 
 
 def thread_settings(workers: int, threads: int | None = None) -> dict[str, str]:
@@ -142,5 +140,5 @@ def _worker_main(
         sys.exit(EXIT_INTERRUPTED)
     except RegsearchError as exc:
         print(f"{prefix}error: {exc.render(render) if render else exc}", file=sys.stderr)
-        sys.exit(exc.exit_code or 1)
+        sys.exit(exc.exit_code or EXIT_FAILURE)
     sys.stdout.flush()
