@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from regsearch.config import PENALTY_TYPES, SearchSpace, StudyConfig, TrainSettings
 from regsearch.data import Dataset
 from regsearch.errors import ConfigError, DataError
-from regsearch.models.loading import ModelSpec, model_label
+from regsearch.models.spec import ModelSpec, model_label
 
 __all__ = ["RegularizationSearchCV"]
 
@@ -43,7 +43,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
     Parameters:
         model: ``"mlp"`` (the built-in MLP of ``hidden`` widths), ``"cnn"``, or a callable
             ``build(input_shape, n_classes)`` returning a fresh Keras model or PyTorch module
-            (see :data:`regsearch.backends.ModelFactory`).
+            (see :data:`regsearch.models.ModelFactory`).
         backend: ``"torch"`` or ``"tf"``.
         cv: the number of stratified folds, shuffled with ``random_state`` (regsearch's own
             splits, so one ``random_state`` gives the same splits in the study command), or a

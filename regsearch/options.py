@@ -21,6 +21,7 @@ from regsearch.config import (
     DATA_DIR_ENV,
     DEVICES,
     PRUNERS,
+    SCALINGS,
     SELECTION_RULES,
     SearchSpace,
     StudyConfig,
@@ -28,7 +29,6 @@ from regsearch.config import (
     default_data_dir,
 )
 from regsearch.errors import EXIT_USAGE, ConfigError, param
-from regsearch.scaling import SCALINGS
 
 
 def parse_penalties(text: str) -> tuple[str, ...]:
@@ -445,8 +445,8 @@ def command_line(config: StudyConfig) -> str:
     what it finds and differs from its default, then the storage and the study's name."""
     import shlex
 
-    from regsearch.models.loading import spec_text
-    from regsearch.run.storage import redact_url
+    from regsearch.locations import redact_url
+    from regsearch.models.spec import spec_text
 
     defaults = _defaults()
     values = {

@@ -1,4 +1,4 @@
-"""The weight penalty, its NumPy reference value, and how a trial samples it.
+"""The weight penalty, its NumPy reference value, and the statistics of penalized weights.
 
 One meaning of lambda in both backends, Keras' ``L1L2`` kernel regularizer::
 
@@ -12,14 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import optuna
-
-    from regsearch.config import SearchSpace
 
 SPARSITY_THRESHOLD = 1e-3
 """A weight with ``|w| < SPARSITY_THRESHOLD`` counts as zero in :func:`weight_stats`."""
@@ -68,21 +62,6 @@ class Penalty:
 def lambda_cell(value: float) -> str:
     """One lambda for a table column: ``3.20e-04``, or ``-`` for none."""
     return f"{value:.2e}" if value else "-"
-
-
-def suggest_penalty(trial: optuna.Trial, space: SearchSpace) -> Penalty:
-    """Sample a penalty: a categorical ``penalty`` and log-uniform ``l1``/``l2`` as needed.
-
-    The categorical offers the same choices in every trial (Optuna requires it); ``l1_l2``
-    samples both lambdas, independently, from the same range.
-    """
-    kind = trial.suggest_categorical("penalty", list(space.penalties))
-    l1 = l2 = 0.0
-    if kind in ("l1", "l1_l2"):
-        l1 = trial.suggest_float("l1", space.lambda_min, space.lambda_max, log=True)
-    if kind in ("l2", "l1_l2"):
-        l2 = trial.suggest_float("l2", space.lambda_min, space.lambda_max, log=True)
-    return Penalty(l1=l1, l2=l2)
 
 
 @dataclass(frozen=True)

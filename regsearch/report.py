@@ -16,7 +16,7 @@ from regsearch.errors import EXIT_USAGE, ConfigError
 
 
 def default_out(url: str, study_name: str) -> Path:
-    from regsearch.run.storage import artifacts_dir, safe_file_stem
+    from regsearch.locations import artifacts_dir, safe_file_stem
 
     return artifacts_dir(url) / f"{safe_file_stem(study_name)}-report"
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from regsearch.errors import DataError
-from regsearch.models.loading import ModelSpec
+from regsearch.models.spec import ModelSpec
 
 _BATCH = 4096  # rows per forward pass in predict_proba; bounds memory, not results
 

@@ -27,9 +27,6 @@ from regsearch.errors import ConfigError
 if TYPE_CHECKING:
     from regsearch.data import Dataset
 
-SCALINGS: tuple[str, ...] = ("auto", "standard", "minmax", "none")
-"""``--scale`` choices; ``auto`` resolves per dataset (see :func:`resolve_scaling`)."""
-
 SCALE_FLOOR = 1e-7
 """Keras' ``epsilon()``, the smallest divisor its ``Normalization`` layer uses."""
 

@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from regsearch.config import StudyConfig
     from regsearch.data import Dataset
     from regsearch.interrupt import handle_stop_signals
+    from regsearch.locations import redact_url
     from regsearch.observe import standard_observers
     from regsearch.observe.progress import StudyProgress
     from regsearch.present.nested import outer_line
@@ -43,7 +44,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from regsearch.run import StudyResult, api
     from regsearch.run.nested import outer_studies, summarize
     from regsearch.run.session import StudySession, load_study_data
-    from regsearch.run.storage import redact_url
 
     # regsearch prints its own line per trial; Optuna would add a traceback for Ctrl-C.
     optuna.logging.set_verbosity(optuna.logging.ERROR)

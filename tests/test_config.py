@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from regsearch.config import ConfigError, SearchSpace, StudyConfig, TrainSettings
+from regsearch.config import SearchSpace, StudyConfig, TrainSettings
+from regsearch.errors import ConfigError
 from regsearch.options import parse_hidden, parse_penalties
 
 

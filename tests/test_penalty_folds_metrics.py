@@ -5,10 +5,12 @@ import optuna
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from regsearch.config import ConfigError, SearchSpace
+from regsearch.config import SearchSpace
 from regsearch.cv.folds import folds_fingerprint, make_folds
+from regsearch.cv.sampling import suggest_penalty
+from regsearch.errors import ConfigError
 from regsearch.metrics import accuracy, cross_entropy
-from regsearch.penalty import Penalty, suggest_penalty, weight_stats
+from regsearch.penalty import Penalty, weight_stats
 
 
 def test_penalty_value_is_keras_l1l2_over_kernels():

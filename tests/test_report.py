@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the report needs pip install 'regsearch[report]'")
 
+from regsearch.locations import sqlite_path
 from regsearch.present.figures import FIGURES
 from regsearch.report import main
-from regsearch.run.storage import sqlite_path
 
 
 def test_report_writes_every_figure_and_escapes_the_study_name(finished_fake_study, capsys):

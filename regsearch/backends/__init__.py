@@ -7,37 +7,39 @@ import importlib
 import importlib.util
 import sys
 
-from regsearch.backends.base import Backend, Fit, FoldParallel, Job, ModelFactory, Trainer
-from regsearch.errors import BackendUnavailable, param
+from regsearch.backends.base import Backend, Fit, FoldParallel, Job, Trainer
+from regsearch.config.choices import BACKEND_MODULES
+from regsearch.errors import BackendUnavailable, ConfigError, param
+from regsearch.models.spec import ModelFactory
 from regsearch.threads import prepare_openmp
 
 __all__ = ["Backend", "Fit", "FoldParallel", "Job", "ModelFactory", "Trainer", "get_backend"]
 
-_MODULES = {
-    "tf": ("regsearch.backends.tf", "tensorflow", "tf"),
-    "torch": ("regsearch.backends.torch", "torch", "torch"),
-}
-
 
 def get_backend(name: str) -> Backend:
-    """Import and return the backend ``tf`` or ``torch``.
+    """Import and return the backend ``name`` of the registry
+    (:data:`regsearch.config.choices.BACKEND_MODULES`): ``tf`` or ``torch``.
 
     Raises:
         BackendUnavailable: the framework is missing; the message gives the install command.
-        KeyError: unknown name.
+        ConfigError: no backend of that name.
     """
-    module_name, package, extra = _MODULES[name]
+    entry = BACKEND_MODULES.get(name)
+    if entry is None:
+        raise ConfigError(
+            f"{param('backend')} must be one of {', '.join(BACKEND_MODULES)}, got {name!r}."
+        )
     if name == "torch":
         _refuse_torch_after_tensorflow()
         prepare_openmp()
     try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(entry.module)
     except ModuleNotFoundError as exc:
-        if exc.name is None or exc.name.split(".")[0] not in (package, "torchvision", "keras"):
+        if exc.name is None or exc.name.split(".")[0] not in entry.packages:
             raise
         raise BackendUnavailable(
             f"{param('backend')} {name} needs {exc.name.split('.')[0]}, which is not "
-            f"installed. Install it with: pip install 'regsearch[{extra}]'"
+            f"installed. Install it with: pip install 'regsearch[{entry.extra}]'"
         ) from exc
     backend: Backend = module.BACKEND
     return backend

@@ -15,15 +15,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from regsearch.config import TrainSettings
+from regsearch.models.spec import ModelFactory
 from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
-
-ModelFactory = Callable[[tuple[int, ...], int], Any]
-"""``(input_shape, n_classes) -> model``: a freshly initialised, unregularized model of the
-backend's framework (a ``keras.Model`` or a ``torch.nn.Module``) whose outputs are logits or
-probabilities, ``(batch, n_classes)``. ``input_shape`` is one example's shape as the framework
-lays it out: ``(H, W, C)`` for Keras, ``(C, H, W)`` for PyTorch, ``(F,)`` for features. Called
-once per fold and for the refit, after the framework's random state is seeded."""
 
 Fold = tuple[np.ndarray, np.ndarray]
 """``(train_indices, validation_indices)`` into the training set."""

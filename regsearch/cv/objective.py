@@ -17,9 +17,10 @@ from optuna.trial import TrialState
 
 from regsearch import records
 from regsearch.backends.base import Job
+from regsearch.cv.sampling import suggest_penalty
 from regsearch.errors import SurplusTrial
 from regsearch.metrics import accuracy, cross_entropy
-from regsearch.penalty import Penalty, suggest_penalty, weight_stats
+from regsearch.penalty import Penalty, weight_stats
 from regsearch.seeds import fold_seed
 
 if TYPE_CHECKING:

@@ -1,6 +1,6 @@
 """Model factories: what the backends train. A factory is called as
 ``factory(input_shape, n_classes)`` and returns a fresh, unregularized model of one framework
-(see :data:`regsearch.backends.ModelFactory`); the backend adds the penalty.
+(see :data:`regsearch.models.ModelFactory`); the backend adds the penalty.
 
 Built in: ``mlp`` (:mod:`regsearch.models.mlp`) and ``cnn`` (:mod:`regsearch.models.cnn`); a
 user's function is loaded by :mod:`regsearch.models.loading`. A new built-in model is a module
@@ -11,19 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from regsearch.models.cnn import CNN
-from regsearch.models.loading import BUILTIN_MODELS, ModelSpec, load_builder, spec_text
+from regsearch.models.loading import load_builder
 from regsearch.models.mlp import MLP
-
-if TYPE_CHECKING:
-    from regsearch.backends import ModelFactory
+from regsearch.models.spec import BUILTIN_MODELS, ModelFactory, ModelSpec, spec_text
 
 __all__ = [
     "BUILTIN_MODELS",
     "CNN",
     "MLP",
+    "ModelFactory",
     "ModelSpec",
     "UserModel",
     "architecture",

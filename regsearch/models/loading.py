@@ -1,11 +1,6 @@
-"""Turn a ``--model`` value into a model factory: ``mlp``, ``cnn``, ``package.module:function``,
-``path/to/file.py:function``, or (in Python) any callable.
-
-A study records a model by its *spec*: the text as given, or a callable's
-``module:qualified_name``. A worker process or a resumed run finds the same model by loading
-that spec again, so a callable must be importable there (a module-level function, not a lambda
-or a function defined inside another).
-"""
+"""Load a user's ``build(input_shape, n_classes)`` named by a ``--model`` reference,
+``package.module:function`` or ``path/to/file.py:function`` (see :mod:`regsearch.models.spec`
+for how a spec is written and checked), with errors that point into the user's code."""
 
 from __future__ import annotations
 
@@ -14,69 +9,15 @@ import importlib.util
 import re
 import sys
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from regsearch.errors import ModelError, param
-
-BUILTIN_MODELS: tuple[str, ...] = ("mlp", "cnn")
-
-ModelSpec = str | Callable[[tuple[int, ...], int], Any]
-"""What ``--model`` / ``StudyConfig.model`` takes: a name, a ``module:function`` or
-``file.py:function`` reference, or a callable ``build(input_shape, n_classes)``."""
-
-_REFERENCE = re.compile(r"^(?P<where>.+):(?P<name>[A-Za-z_][\w.]*)$")
+from regsearch.models.spec import BUILTIN_MODELS, REFERENCE, ModelFactory, ModelSpec, check_spec
 
 
-def spec_text(spec: ModelSpec) -> str:
-    """How a study names its model: the text as given, or a callable's
-    ``module:qualified_name``."""
-    if isinstance(spec, str):
-        return spec
-    module = getattr(spec, "__module__", None) or type(spec).__module__
-    name = getattr(spec, "__qualname__", None) or type(spec).__qualname__
-    return f"{module}:{name}"
-
-
-def model_label(spec: ModelSpec) -> str:
-    """A short name for study names: ``cnn``, a file's stem or module's last part
-    (``my_cnn``), or a callable's name."""
-    if callable(spec):
-        return str(getattr(spec, "__name__", type(spec).__name__))
-    match = _REFERENCE.match(spec)
-    if match is None:
-        return spec
-    where = match["where"]
-    return Path(where).stem if where.endswith(".py") else where.rsplit(".", 1)[-1]
-
-
-def importable(spec: ModelSpec) -> bool:
-    """Whether :func:`spec_text` of a callable names it so that another process finds it."""
-    if isinstance(spec, str):
-        return True
-    text = spec_text(spec)
-    return "<locals>" not in text and "<lambda>" not in text
-
-
-def check_spec(spec: ModelSpec) -> None:
-    """Refuse a ``--model`` value that cannot name a model, before anything is loaded.
-
-    Raises:
-        ModelError: neither a built-in name, a ``where:function`` reference nor a callable.
-    """
-    if callable(spec):
-        return
-    if not isinstance(spec, str) or not (spec in BUILTIN_MODELS or _REFERENCE.match(spec)):
-        raise ModelError(
-            f"{param('model')} must be mlp, cnn, package.module:function or "
-            f"path/to/file.py:function (in Python also a callable), got {spec!r}. Example: "
-            f"{param('model')} models/my_cnn.py:build"
-        )
-
-
-def load_builder(spec: ModelSpec) -> Callable[[tuple[int, ...], int], Any]:
+def load_builder(spec: ModelSpec) -> ModelFactory:
     """The user's ``build(input_shape, n_classes)`` named by a reference (or the callable).
 
     Raises:
@@ -87,7 +28,7 @@ def load_builder(spec: ModelSpec) -> Callable[[tuple[int, ...], int], Any]:
     if callable(spec):
         return spec
     assert isinstance(spec, str)
-    match = _REFERENCE.match(spec)
+    match = REFERENCE.match(spec)
     if match is None or spec in BUILTIN_MODELS:
         raise ModelError(f"{param('model')} {spec} is built in, not a reference to load.")
     where, name = match["where"], match["name"]

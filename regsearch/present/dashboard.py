@@ -44,13 +44,6 @@ FIGURE_FILES = {
 """The report's figures regsearch uploads, with what each shows (the note lists them)."""
 
 
-def default_artifact_dir(storage_url: str) -> Path:
-    """``artifacts`` beside a SQLite file, else ``./studies/artifacts``."""
-    from regsearch.run.storage import artifacts_dir
-
-    return artifacts_dir(storage_url) / "artifacts"
-
-
 def publish(
     study: optuna.Study,
     artifact_dir: Path,

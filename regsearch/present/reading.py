@@ -8,8 +8,8 @@ import optuna
 
 from regsearch.config import DEFAULT_STORAGE
 from regsearch.errors import ConfigError
+from regsearch.locations import first_line_redacted, redact_url, sqlite_path
 from regsearch.present.tables import printable
-from regsearch.run.storage import first_line_redacted, redact_url, sqlite_path
 
 
 def open_for_reading(url: str) -> Any:

@@ -123,8 +123,7 @@ def summary(
 def next_commands(config: StudyConfig, study_name: str) -> list[str]:
     """The commands that show a finished study: inspect, report, and optuna-dashboard with
     the study's figures (:mod:`regsearch.present.dashboard`)."""
-    from regsearch.present.dashboard import default_artifact_dir
-    from regsearch.run.storage import redact_url
+    from regsearch.locations import default_artifact_dir, redact_url
 
     storage = shlex.quote(redact_url(config.storage))
     name = shlex.quote(study_name)

@@ -150,7 +150,8 @@ def show_on_dashboard(
     """The study's note and figures for optuna-dashboard (:mod:`regsearch.present.dashboard`),
     in ``config.artifact_dir`` or beside the study; ``reproduce``: the commands the note
     gives (default: the study command, inspect, report and the dashboard)."""
-    from regsearch.present.dashboard import default_artifact_dir, publish
+    from regsearch.locations import default_artifact_dir
+    from regsearch.present.dashboard import publish
     from regsearch.present.text import next_commands
 
     folder = config.artifact_dir or default_artifact_dir(config.storage)

@@ -12,7 +12,7 @@ import optuna
 
 from regsearch import records
 from regsearch.errors import StudyMismatch, param
-from regsearch.run.storage import redact_url
+from regsearch.locations import redact_url
 
 if TYPE_CHECKING:
     from regsearch.backends import Backend

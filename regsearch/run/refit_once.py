@@ -11,9 +11,9 @@ from regsearch import records
 from regsearch.cv.refit import RefitResult, refit_and_test
 from regsearch.cv.selection import select
 from regsearch.errors import NothingToRefit, RefitElsewhere, param
+from regsearch.locations import artifacts_dir, redact_url, safe_file_stem
 from regsearch.run.claims import claim_refit, drop_refit_claim
 from regsearch.run.session import StudySession
-from regsearch.run.storage import artifacts_dir, redact_url, safe_file_stem
 
 RULE_NAMES = {"best": "highest CV accuracy", "one-se": "one-standard-error rule"}
 

@@ -1,17 +1,13 @@
-"""Where a study lives: the Optuna storage, its artifacts folder, and URLs safe to print."""
+"""The Optuna storage a study lives in: heartbeats, stale trials, drivers, failures in words."""
 
 from __future__ import annotations
 
-import hashlib
 import random
-import re
 import threading
 import time
 import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import optuna
 import sqlalchemy
@@ -21,40 +17,7 @@ from optuna.storages._rdb.storage import _create_scoped_session
 from optuna.trial import TrialState
 
 from regsearch.errors import ConfigError, param
-
-_SECRET_KEYS = {"password", "passwd", "pwd", "secret", "token"}
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password masked as ``***``, in the netloc and in query parameters
-    (SQLAlchemy's own masking misses ``?password=``)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable storage URL>"
-    if "@" not in parts.netloc and not parts.query:
-        return url  # nothing to hide; urlunsplit would also turn sqlite://// into sqlite://
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        netloc = f"{userinfo}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode(
-            [(k, "***" if k.lower() in _SECRET_KEYS else v) for k, v in pairs], safe="*"
-        )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The database file of a ``sqlite:///`` URL, or ``None`` for other storages."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url[len("sqlite:///") :].split("?", 1)[0]
-    return None if path in ("", ":memory:") else Path(path)
+from regsearch.locations import first_line_redacted, redact_url, sqlite_path
 
 
 class HeartbeatRDBStorage(RDBStorage):
@@ -206,12 +169,6 @@ def _engine_kwargs(url: str) -> dict[str, object]:
     return {}
 
 
-def first_line_redacted(text: str, url: str) -> str:
-    """The first line of an error text, with ``url`` in it masked by :func:`redact_url`."""
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line.replace(url, redact_url(url))
-
-
 _STORAGE_HINTS = (
     ("disk is full", "free space on the disk that holds it"),
     ("disk i/o error", "check the disk that holds it (full, removed or failing)"),
@@ -258,18 +215,3 @@ def fail_stale_trials(study: optuna.Study) -> list[int]:
         optuna.storages.fail_stale_trials(study)
     failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
     return sorted(t.number for t in failed if t.number in running)
-
-
-def artifacts_dir(url: str) -> Path:
-    """Where saved models go: beside a SQLite file, else ``./studies``."""
-    db_file = sqlite_path(url)
-    return db_file.parent if db_file is not None else Path("studies")
-
-
-def safe_file_stem(name: str) -> str:
-    """A file name for a study name that cannot leave its folder (``../``, slashes, odd
-    characters); names changed by this get a short hash so two studies never collide."""
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-") or "study"
-    if stem != name:
-        stem += "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
-    return stem[:120]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from regsearch import interrupt
 from regsearch.config import StudyConfig
 from regsearch.errors import EXIT_FAILURE, EXIT_INTERRUPTED, RegsearchError, WorkerFailed
-from regsearch.run.storage import redact_url
+from regsearch.locations import redact_url
 from regsearch.threads import PASSIVE, WAIT_POLICY, share_of_cores
 
 

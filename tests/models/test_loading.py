@@ -10,7 +10,8 @@ import pytest
 from regsearch.config import StudyConfig, TrainSettings
 from regsearch.errors import ConfigError, ModelError
 from regsearch.models import CNN, MLP, UserModel, model_factory, spec_of
-from regsearch.models.loading import importable, load_builder, model_label, spec_text
+from regsearch.models.loading import load_builder
+from regsearch.models.spec import importable, model_label, spec_text
 
 
 def build(input_shape, n_classes):

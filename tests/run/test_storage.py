@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from regsearch.config import ConfigError
-from regsearch.run.storage import artifacts_dir, open_storage, redact_url, safe_file_stem
+from regsearch.errors import ConfigError
+from regsearch.locations import artifacts_dir, redact_url, safe_file_stem
+from regsearch.run.storage import open_storage
 
 
 @pytest.mark.parametrize(

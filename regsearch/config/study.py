@@ -1,134 +1,32 @@
-"""Frozen settings of a study and all their validation.
-
-Every check raises :class:`ConfigError` with a message that says what must hold, what was given
-and how to fix it, before anything is loaded, trained or stored.
-"""
+"""One study's settings: data, cross-validation, search space, training, storage and how it runs,
+checked when made, before anything is loaded, trained or stored."""
 
 from __future__ import annotations
 
-import math
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regsearch.config.checks import check_int
+from regsearch.config.choices import (
+    BACKENDS,
+    DEFAULT_PRUNER,
+    DEFAULT_ROPE_PP,
+    DEFAULT_STORAGE,
+    DEVICES,
+    PRUNERS,
+    SELECTION_RULES,
+)
+from regsearch.config.data_settings import (
+    check_data_settings,
+    dataset_label,
+    default_data_dir,
+    describe_splits,
+)
+from regsearch.config.space import SearchSpace
+from regsearch.config.training import TrainSettings
 from regsearch.errors import ConfigError, param
-from regsearch.models.loading import ModelSpec, check_spec, importable, model_label, spec_text
-from regsearch.scaling import SCALINGS
-
-PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
-"""Penalty types the sampler may choose: ``l1 * sum|W|``, ``l2 * sum W^2``, or both."""
-
-BACKENDS: tuple[str, ...] = ("tf", "torch")
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-"""Where models train: ``auto`` (a CUDA GPU when the framework sees one, else the CPU)."""
-PRUNERS: tuple[str, ...] = ("auto", "epochs", "median", "hyperband", "wilcoxon", "none")
-"""Optuna pruners that may stop a trial between its folds, or (``epochs``) between the epochs
-of its folds trained at once (see :mod:`regsearch.cv.pruning`); ``auto`` is ``epochs`` where
-the model's folds train at once, else ``median`` (the faster of the two where both apply)."""
-SELECTION_RULES: tuple[str, ...] = ("best", "one-se")
-"""How the refit configuration is chosen; see :mod:`regsearch.cv.selection`."""
-DEFAULT_PRUNER = "auto"
-DEFAULT_ROPE_PP = 0.1
-"""The comparison with the baseline's region of practical equivalence, in percentage points
-of accuracy (see :mod:`regsearch.cv.comparison`)."""
-BUILTIN_DATASETS: tuple[str, ...] = ("mnist", "digits")
-DATA_FILE_SUFFIXES: tuple[str, ...] = (".npz", ".csv")
-DEFAULT_STORAGE = "sqlite:///studies/regsearch.db"
-DATA_DIR_ENV = "REGSEARCH_DATA_DIR"
-
-
-def _check_int(name: str, value: Any, minimum: int, what: str | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{what or param(name)} must be an integer >= {minimum}, got {value!r}.")
-
-
-def _check_positive_finite(name: str, value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(f"{param(name)} must be a finite number > 0, got {value!r}.")
-
-
-@dataclass(frozen=True)
-class SearchSpace:
-    """What the sampler may choose.
-
-    Attributes:
-        penalties: penalty types, a non-empty subset of ``("l1", "l2", "l1_l2")``.
-        lambda_min, lambda_max: bounds of every lambda, sampled log-uniformly; ``log=True``
-            excludes 0, so "no regularization" is the study's separate baseline trial.
-    """
-
-    penalties: tuple[str, ...] = PENALTY_TYPES
-    lambda_min: float = 1e-6
-    lambda_max: float = 1e-1
-
-    def __post_init__(self) -> None:
-        if not self.penalties:
-            raise ConfigError(
-                f"{param('penalties')} must name at least one of {', '.join(PENALTY_TYPES)}, "
-                "got none."
-            )
-        unknown = [p for p in self.penalties if p not in PENALTY_TYPES]
-        if unknown:
-            raise ConfigError(
-                f"{param('penalties')} must be among {', '.join(PENALTY_TYPES)}, got unknown "
-                f"{', '.join(map(repr, unknown))}. Example: {param('penalties')} l1,l2"
-            )
-        if len(set(self.penalties)) != len(self.penalties):
-            raise ConfigError(
-                f"{param('penalties')} must not repeat a type, got {','.join(self.penalties)}."
-            )
-        _check_positive_finite("lambda_min", self.lambda_min)
-        _check_positive_finite("lambda_max", self.lambda_max)
-        low, high = param("lambda_min"), param("lambda_max")
-        if not self.lambda_min < self.lambda_max:
-            raise ConfigError(
-                f"`{low} < {high}` must hold for a log-uniform range, but got "
-                f"({low}={self.lambda_min:g}, {high}={self.lambda_max:g})."
-            )
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """How every model is trained.
-
-    The defaults let each fold train until its own early stopping ends it: on full MNIST the
-    MLP's validation loss is lowest at epoch 12-13 unregularized and 17-20 with a useful L2
-    penalty, so a cap of 20 with a patience of 3 compares configurations at their best (a
-    5-epoch cap scored every configuration before it could over-fit). README, "Choosing the
-    budget", has the measurements.
-
-    Attributes:
-        epochs: maximum epochs per fold (the cap); early stopping may end a fold sooner.
-        batch_size: mini-batch size; the penalty is added once per batch to the batch's mean loss.
-        lr: Adam's learning rate.
-        hidden: units of each hidden ReLU layer of the built-in MLP, e.g. ``(256, 128)``.
-        patience: epochs without a lower validation loss before a fold stops; the weights of
-            the best epoch are restored (Keras ``EarlyStopping(restore_best_weights=True)``).
-    """
-
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 1e-3
-    hidden: tuple[int, ...] = (128,)
-    patience: int = 3
-
-    def __post_init__(self) -> None:
-        _check_int("epochs", self.epochs, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_positive_finite("lr", self.lr)
-        if not self.hidden:
-            raise ConfigError(
-                f"{param('hidden')} must list at least one layer width, e.g. {param('hidden')} 128."
-            )
-        for units in self.hidden:
-            _check_int("hidden", units, 1, what=f"each {param('hidden')} layer width")
-        _check_int("patience", self.patience, 0)
+from regsearch.models.spec import ModelSpec, check_spec, importable, model_label, spec_text
 
 
 @dataclass(frozen=True)
@@ -146,7 +44,7 @@ class StudyConfig:
         model: ``mlp`` (the built-in MLP of ``train.hidden``), ``cnn`` (the built-in CNN),
             ``package.module:function``, ``path/to/file.py:function``, or a callable
             ``build(input_shape, n_classes)`` returning a fresh model of the backend's
-            framework (see :data:`regsearch.backends.ModelFactory`). A callable is recorded by
+            framework (see :data:`regsearch.models.ModelFactory`). A callable is recorded by
             its ``module:qualified_name``; workers must be able to import it.
         workers: processes running trials at once on this machine, sharing the study through
             ``storage``; the refit runs once, after all of them.
@@ -240,24 +138,24 @@ class StudyConfig:
             raise ConfigError(
                 f"{param('device')} must be one of {', '.join(DEVICES)}, got {self.device!r}."
             )
-        self._check_data()
+        check_data_settings(self.dataset, self.scale, self.target, self.test_data, self.test_size)
         if isinstance(self.folds, int) and not isinstance(self.folds, bool) and self.folds < 2:
             raise ConfigError(
                 "k-fold cross-validation requires at least one train/validation split by "
                 f"setting {param('folds')} 2 or more, got {param('folds')} {self.folds}."
             )
-        _check_int("folds", self.folds, 2)
-        _check_int("repeats", self.repeats, 1)
-        _check_int("trials", self.trials, 1)
-        _check_int("seed", self.seed, 0)
-        _check_int("workers", self.workers, 1)
-        _check_int("trial_batch", self.trial_batch, 1)
+        check_int("folds", self.folds, 2)
+        check_int("repeats", self.repeats, 1)
+        check_int("trials", self.trials, 1)
+        check_int("seed", self.seed, 0)
+        check_int("workers", self.workers, 1)
+        check_int("trial_batch", self.trial_batch, 1)
         if self.threads is not None:
-            _check_int("threads", self.threads, 1)
+            check_int("threads", self.threads, 1)
         if self.train_size is not None:
-            _check_int("train_size", self.train_size, 2)
+            check_int("train_size", self.train_size, 2)
         if self.outer_folds is not None:
-            _check_int(
+            check_int(
                 "outer_folds",
                 self.outer_folds,
                 2,
@@ -300,8 +198,8 @@ class StudyConfig:
                 f"{param('select')} must be one of {', '.join(SELECTION_RULES)}, got "
                 f"{self.select!r}."
             )
-        _check_int("heartbeat_interval", self.heartbeat_interval, 1)
-        _check_int("grace_period", self.grace_period, 1)
+        check_int("heartbeat_interval", self.heartbeat_interval, 1)
+        check_int("grace_period", self.grace_period, 1)
         beat, grace = param("heartbeat_interval"), param("grace_period")
         if self.grace_period <= self.heartbeat_interval:
             raise ConfigError(
@@ -313,55 +211,6 @@ class StudyConfig:
             raise ConfigError(
                 f"{param('study_name')} must not be empty; leave it out for the default."
             )
-
-    def _check_data(self) -> None:
-        dataset = str(self.dataset)
-        suffix = Path(dataset).suffix.lower()
-        if dataset not in BUILTIN_DATASETS and suffix not in DATA_FILE_SUFFIXES:
-            raise ConfigError(
-                f"{param('dataset')} must be 'mnist', 'digits' or a path to an .npz or .csv "
-                f"file, got {dataset!r}."
-            )
-        if self.scale not in SCALINGS:
-            raise ConfigError(
-                f"{param('scale')} must be one of {', '.join(SCALINGS)}, got {self.scale!r}."
-            )
-        csv = suffix == ".csv"
-        if csv and not (isinstance(self.target, str) and self.target.strip()):
-            raise ConfigError(
-                f"{param('dataset')} {dataset} is a CSV file: name its label column with "
-                f"{param('target')} COLUMN."
-            )
-        if self.target is not None and not csv:
-            raise ConfigError(
-                f"{param('target')} names a CSV file's label column, but {param('dataset')} is "
-                f"{dataset}. Leave {param('target')} out."
-            )
-        if self.test_data is not None:
-            if not csv or Path(self.test_data).suffix.lower() != ".csv":
-                raise ConfigError(
-                    f"{param('test_data')} must be a .csv file beside a CSV {param('dataset')} "
-                    f"(an .npz holds its test set as x_test, y_test), got {param('dataset')} "
-                    f"{dataset} and {param('test_data')} {self.test_data}."
-                )
-            if self.test_size is not None:
-                raise ConfigError(
-                    f"{param('test_data')} is the test set, so there is nothing to hold out: "
-                    f"leave {param('test_size')} out."
-                )
-        if self.test_size is not None:
-            size = self.test_size
-            if isinstance(size, bool) or not isinstance(size, (int, float)) or not 0.0 < size < 1.0:
-                raise ConfigError(
-                    f"{param('test_size')} must be the fraction of the examples held out as the "
-                    f"test set, between 0 and 1 (exclusive), got {size!r}; e.g. "
-                    f"{param('test_size')} 0.2."
-                )
-            if dataset in BUILTIN_DATASETS:
-                raise ConfigError(
-                    f"{param('test_size')} holds out a test set from a file without one, but "
-                    f"{dataset} comes with its own. Leave {param('test_size')} out."
-                )
 
     @property
     def n_splits(self) -> int:
@@ -398,22 +247,3 @@ class StudyConfig:
             },
             "train": {**asdict(self.train), "hidden": list(self.train.hidden)},
         }
-
-
-def describe_splits(folds: int, repeats: int) -> str:
-    """``5 folds`` for one k-fold partition, ``3 x 5 folds (15 splits)`` for repeated ones."""
-    if repeats == 1:
-        return f"{folds} folds"
-    return f"{repeats} x {folds} folds ({repeats * folds} splits)"
-
-
-def default_data_dir() -> Path:
-    """``$REGSEARCH_DATA_DIR``, else ``./data``: where MNIST is looked for, and downloaded."""
-    return Path(os.environ.get(DATA_DIR_ENV, "data"))
-
-
-def dataset_label(dataset: str) -> str:
-    """``mnist``/``digits`` as they are; an ``.npz`` or ``.csv`` path by its file stem."""
-    if dataset in BUILTIN_DATASETS:
-        return dataset
-    return Path(dataset).stem
