@@ -35,11 +35,11 @@ from regsearch.backends.base import (
 )
 from regsearch.config import TrainSettings
 from regsearch.data import Dataset
+from regsearch.data.scaling import fit_scaling
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.models import spec_of
 from regsearch.models.summary import ModelSummary, Weight, fingerprint
 from regsearch.penalty import Penalty
-from regsearch.scaling import fit_scaling
 
 
 def synthetic_dataset(

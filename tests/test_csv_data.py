@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from regsearch.config import StudyConfig
-from regsearch.csv_data import load_csv
 from regsearch.data import DataError, Dataset, load_dataset, load_npz
+from regsearch.data.csv_file import load_csv
+from regsearch.data.scaling import Scaling, fit_scaling, resolve_scaling
 from regsearch.errors import ConfigError
 from regsearch.options import flag
-from regsearch.scaling import Scaling, fit_scaling, resolve_scaling
 
 
 def write(path: Path, text: str) -> Path:

@@ -24,10 +24,10 @@ from regsearch.backends.keras_runtime import keras, tf
 from regsearch.backends.keras_towers import towers_for
 from regsearch.backends.loop import train_epochs
 from regsearch.config import TrainSettings
+from regsearch.data.scaling import Scaling, fit_scaling
 from regsearch.errors import BackendUnavailable, param
 from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
-from regsearch.scaling import Scaling, fit_scaling
 
 _EVAL_BATCH = 1024  # rows per forward pass when predicting; bounds memory
 

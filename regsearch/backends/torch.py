@@ -35,11 +35,11 @@ from regsearch.backends.torch_model import (
     torch_input_shape,
 )
 from regsearch.config import TrainSettings
+from regsearch.data.scaling import fit_scaling
 from regsearch.errors import BackendUnavailable, param
 from regsearch.models import architecture
 from regsearch.models.summary import ModelSummary
 from regsearch.penalty import Penalty
-from regsearch.scaling import fit_scaling
 
 _EVAL_CHUNK = {"cpu": 256, "cuda": 8192}
 """Rows per forward pass when predicting (results do not depend on it). On the CPU, small

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from regsearch.data.scaling import Scaling
 from regsearch.errors import param
 from regsearch.models import spec_of
 from regsearch.models.contract import (
@@ -25,7 +26,6 @@ from regsearch.models.contract import (
     check_penalized,
 )
 from regsearch.models.summary import ModelSummary, Weight, fingerprint, output_kind
-from regsearch.scaling import Scaling
 
 _HINT = (
     f"With {param('backend')} torch the model is a torch.nn.Module; for a Keras model use "

@@ -20,13 +20,13 @@ from regsearch.cv.objective import CrossValidationObjective
 from regsearch.cv.population import Population
 from regsearch.cv.pruning import PruningPolicy
 from regsearch.data import Dataset, load_dataset
+from regsearch.data.scaling import describe_scaling, resolve_scaling
 from regsearch.errors import ConfigError, SurplusTrial, param
 from regsearch.models import model_factory
 from regsearch.observe import Observer, Observers
 from regsearch.run.claims import claim_sampler_stream
 from regsearch.run.provenance import create_or_resume, queue_baseline
 from regsearch.run.storage import check_storage_url, fail_stale_trials, open_storage
-from regsearch.scaling import describe_scaling, resolve_scaling
 from regsearch.seeds import sampler_seed
 from regsearch.threads import default_threads, describe_waiting
 

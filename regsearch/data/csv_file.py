@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from regsearch.data import Dataset, with_test_set
+from regsearch.data.dataset import Dataset, with_test_set
 from regsearch.errors import DataError, param
 
 _SHOWN = 5  # columns or lines named in a message before "..."

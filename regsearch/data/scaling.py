@@ -25,7 +25,7 @@ import numpy as np
 from regsearch.errors import ConfigError
 
 if TYPE_CHECKING:
-    from regsearch.data import Dataset
+    from regsearch.data.dataset import Dataset
 
 SCALE_FLOOR = 1e-7
 """Keras' ``epsilon()``, the smallest divisor its ``Normalization`` layer uses."""
