@@ -40,11 +40,11 @@ from regsearch.errors import (
 from regsearch.penalty import Penalty
 
 if TYPE_CHECKING:
+    from regsearch.backends.saved import load_model, predict_proba
     from regsearch.cv.refit import RefitResult
     from regsearch.data import Dataset
     from regsearch.estimator import RegularizationSearchCV
     from regsearch.run import StudyResult, run_study
-    from regsearch.saved import load_model, predict_proba
 
 __all__ = [
     "ArgumentError",
@@ -82,8 +82,8 @@ _LAZY = {
     "RefitResult": "regsearch.cv.refit",
     "Dataset": "regsearch.data",
     "RegularizationSearchCV": "regsearch.estimator",
-    "load_model": "regsearch.saved",
-    "predict_proba": "regsearch.saved",
+    "load_model": "regsearch.backends.saved",
+    "predict_proba": "regsearch.backends.saved",
 }
 
 

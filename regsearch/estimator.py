@@ -208,6 +208,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
 
     def _search(self, config: StudyConfig, dataset: Dataset, splits: Any) -> None:
         from regsearch import records
+        from regsearch.backends.saved import load_model
         from regsearch.cv.selection import select
         from regsearch.observe import Observers, TrialLines
         from regsearch.present.dashboard import answer
@@ -219,7 +220,6 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             show_on_dashboard,
         )
         from regsearch.run.session import silent
-        from regsearch.saved import load_model
 
         log: Callable[[str], None] = print if self.verbose else silent
         observers = Observers([TrialLines()] if self.verbose else [])
@@ -252,7 +252,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` of the refit model, columns in the order
         of ``classes_``."""
-        from regsearch.saved import predict_proba
+        from regsearch.backends.saved import predict_proba
 
         self._check_refit("predict_proba")
         X = validate_data(self, X, reset=False, allow_nd=True, dtype="numeric")

@@ -533,7 +533,7 @@ def check_saved_model_takes_raw_rows(
     :func:`regsearch.load_model`, gives the trainer's own outputs on raw rows."""
     import tempfile
 
-    from regsearch.saved import load_model, predict_proba
+    from regsearch.backends.saved import load_model, predict_proba
 
     data = CHECK_DATA
     x = raw_scales(data.x_train)

@@ -135,3 +135,13 @@ def with_keras_penalty(model: keras.Model, penalty: Penalty) -> keras.Model:
         return layer.__class__.from_config(config)
 
     return keras.models.clone_model(model, clone_function=regularized)
+
+
+def compile_model(model: keras.Model, lr: float, outputs: str = "logits") -> None:
+    """Adam and the sparse cross-entropy, ``from_logits`` unless the model outputs
+    probabilities."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=outputs == "logits"),
+        metrics=["accuracy"],
+    )

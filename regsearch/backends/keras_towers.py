@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -40,10 +40,8 @@ from regsearch.backends.base import (
 )
 from regsearch.backends.keras_model import penalized_variables
 from regsearch.backends.keras_runtime import keras, tf
+from regsearch.backends.keras_trainer import KerasTrainer
 from regsearch.backends.loop import PopulationProgress, validation_scores
-
-if TYPE_CHECKING:
-    from regsearch.backends.tf import KerasTrainer
 
 RANDOM_LAYERS = (
     "Dropout",

@@ -21,7 +21,7 @@ import functools
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,11 +40,9 @@ from regsearch.backends.base import (
     Job,
 )
 from regsearch.backends.loop import PopulationProgress, validation_scores
-from regsearch.backends.torch import adam, as_logits, population_penalty
 from regsearch.backends.torch_model import penalized_parameters
-
-if TYPE_CHECKING:
-    from regsearch.backends.torch import TorchTrainer
+from regsearch.backends.torch_ops import adam, as_logits, population_penalty
+from regsearch.backends.torch_trainer import TorchTrainer
 
 RANDOM_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 """Layers that draw random numbers while training. Batched, their draws for fold i differ

@@ -32,8 +32,8 @@ def tutorial_torch(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed:
     from torch.utils.data import Dataset as TorchDataset
     from torchvision.transforms import ToTensor
 
-    from regsearch.backends.torch import penalized_loss, seed_everything
     from regsearch.backends.torch_model import channels_first
+    from regsearch.backends.torch_ops import penalized_loss, seed_everything
     from regsearch.models.mlp import torch_mlp
 
     side = round(ds.n_features**0.5)
@@ -71,7 +71,8 @@ def tutorial_torch(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed:
 def tutorial_keras(ds: Dataset, settings: TrainSettings, penalty: Penalty, seed: int) -> Timing:
     """Keras' tutorial loop: ``model.fit`` with its default batch of 32."""
     # Keras through regsearch's backend module, which quiets TensorFlow's start-up logs.
-    from regsearch.backends.tf import compile_model, keras, with_keras_penalty
+    from regsearch.backends.keras_model import compile_model, with_keras_penalty
+    from regsearch.backends.keras_runtime import keras
     from regsearch.models.mlp import keras_mlp
 
     keras.utils.set_random_seed(seed)

@@ -93,7 +93,7 @@ def workload_w_skorch(ds: Dataset, seed: int, model: str = "mlp") -> SearchTimin
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from skorch import NeuralNetClassifier
 
-    from regsearch.backends.torch import penalized_weights
+    from regsearch.backends.torch_ops import penalized_weights
     from regsearch.models.cnn import torch_cnn
     from regsearch.models.mlp import torch_mlp
 

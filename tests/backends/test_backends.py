@@ -106,7 +106,8 @@ def reference_loss(weights, x, y, penalty):
 def keras_loss(weights, x, y, penalty):
     import keras
 
-    from regsearch.backends.tf import KerasTrainer, compile_model, with_keras_penalty
+    from regsearch.backends.keras_model import compile_model, with_keras_penalty
+    from regsearch.backends.keras_trainer import KerasTrainer
     from regsearch.models.mlp import keras_mlp
 
     # The model a Keras user writes: Keras' own L1L2 on each Dense kernel.
@@ -128,7 +129,7 @@ def keras_loss(weights, x, y, penalty):
 def torch_loss(weights, x, y, penalty):
     import torch
 
-    from regsearch.backends.torch import penalized_loss
+    from regsearch.backends.torch_ops import penalized_loss
     from regsearch.models.mlp import torch_mlp
 
     model = torch_mlp(x.shape[1:], (6, 5), 3)
@@ -265,8 +266,8 @@ def torch_to_keras(model, pooled_hw):
 def test_a_cnn_with_batch_norm_has_the_same_penalized_loss_in_both_backends(training, penalty):
     import torch
 
-    from regsearch.backends.tf import KerasTrainer
-    from regsearch.backends.torch import penalized_loss
+    from regsearch.backends.keras_trainer import KerasTrainer
+    from regsearch.backends.torch_ops import penalized_loss
     from tests.backends.test_models import images
 
     x, y = images(n=32, shape=(6, 4, 2))
@@ -290,7 +291,7 @@ def test_a_cnn_with_batch_norm_has_the_same_penalized_loss_in_both_backends(trai
 
 
 def get_trainer_kernels(model):
-    from regsearch.backends.torch import keras_layout, penalized_weights
+    from regsearch.backends.torch_ops import keras_layout, penalized_weights
 
     return [keras_layout(w) for w in penalized_weights(model)]
 

@@ -16,7 +16,7 @@ CUDA = torch.cuda.is_available()
 
 
 def test_auto_takes_the_gpu_only_where_there_is_one():
-    from regsearch.backends.torch import resolve_device
+    from regsearch.backends.torch_ops import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if CUDA else "cpu")
@@ -24,14 +24,14 @@ def test_auto_takes_the_gpu_only_where_there_is_one():
 
 @pytest.mark.skipif(CUDA, reason="a CUDA GPU is visible")
 def test_cuda_without_a_gpu_is_refused_with_the_reason():
-    from regsearch.backends.torch import resolve_device
+    from regsearch.backends.torch_ops import resolve_device
 
     with pytest.raises(BackendUnavailable, match=r"device cuda: PyTorch .* sees no CUDA GPU"):
         resolve_device("cuda")
 
 
 def test_tensorflow_without_a_gpu_refuses_cuda_and_trains_on_the_cpu():
-    from regsearch.backends.tf import tf, use_device
+    from regsearch.backends.keras_runtime import tf, use_device
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("TensorFlow sees a GPU")

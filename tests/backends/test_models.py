@@ -104,7 +104,7 @@ def test_keras_penalizes_the_same_kinds_of_weights():
 def test_the_penalty_covers_exactly_the_listed_weights():
     import torch
 
-    from regsearch.backends.torch import penalty_term
+    from regsearch.backends.torch_ops import penalty_term
 
     t = trainer("torch", torch_zoo)
     model = t.new_model(0)
