@@ -211,37 +211,40 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         from regsearch.backends.saved import load_model
         from regsearch.cv.selection import select
         from regsearch.observe import Observers, TrialLines
-        from regsearch.present.dashboard import answer
-        from regsearch.run.api import (
-            open_session,
-            optimize,
-            optuna_quiet,
-            refit,
-            show_on_dashboard,
-        )
+        from regsearch.present.dashboard import show_on_dashboard
+        from regsearch.present.note import answer
+        from regsearch.present.rows import cv_results
+        from regsearch.run import FrontDoor, StudyRun
         from regsearch.run.session import silent
+        from regsearch.run.steps import optuna_quiet
 
-        log: Callable[[str], None] = print if self.verbose else silent
-        observers = Observers([TrialLines()] if self.verbose else [])
+        def publish(study: Any, config: StudyConfig, log: Callable[[str], None]) -> None:
+            if self.storage is not None:  # a kept study: for optuna-dashboard
+                show_on_dashboard(study, config, log, [f"{self!r}.fit(X, y)"])
+            else:  # in memory: the answer line only (no figures, no note)
+                study.set_user_attr(records.ANSWER, answer(study))
+
+        door = FrontDoor(
+            log=print if self.verbose else silent,
+            observers=lambda _: Observers([TrialLines()] if self.verbose else []),
+            lines=self.verbose,
+            refit=self.refit,
+            publish=publish if self.refit else None,
+        )
+        run = StudyRun(config, door, dataset=dataset, splits=splits)
+        result = run.execute()
+        session = run.session
+        assert session is not None
+        if result is not None:
+            chosen = result.chosen
+            self.refit_time_ = chosen.fit_time
+            assert chosen.model_path is not None  # refit_once always saves the model
+            builder = None if isinstance(self.model, str) else self.model
+            self.best_model_ = load_model(chosen.model_path, builder)
+            chosen_number = chosen.trial_number
+        else:
+            chosen_number = select(session.complete_trials(), config.select).number
         with optuna_quiet():
-            session = open_session(config, dataset=dataset, log=log, splits=splits)
-            try:
-                optimize(session, observers, lines=self.verbose)
-            finally:
-                observers.close()
-            if self.refit:
-                chosen, _ = refit(session)
-                self.refit_time_ = chosen.fit_time
-                assert chosen.model_path is not None  # refit_once always saves the model
-                builder = None if isinstance(self.model, str) else self.model
-                self.best_model_ = load_model(chosen.model_path, builder)
-                chosen_number = chosen.trial_number
-            else:
-                chosen_number = select(session.complete_trials(), config.select).number
-            if self.refit and self.storage is not None:  # a kept study: for optuna-dashboard
-                show_on_dashboard(session.study, config, log, [f"{self!r}.fit(X, y)"])
-            elif self.refit:  # in memory: the answer line only (no figures, no note)
-                session.study.set_user_attr(records.ANSWER, answer(session.study))
             self.study_ = _kept(session.study, session.storage, self.storage is None)
         self.n_splits_ = len(session.folds)
         self.cv_results_ = cv_results(self.study_, self.n_splits_)
@@ -270,71 +273,6 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
                 f"{method} needs the refit model, but this search was fit with refit=False. "
                 "Fit it with refit=True."
             )
-
-
-def cv_results(study: Any, n_splits: int) -> dict[str, Any]:
-    """The study's finished (complete or pruned) trials in ``GridSearchCV.cv_results_``'s
-    layout (see :class:`RegularizationSearchCV`)."""
-    from optuna.trial import TrialState
-
-    from regsearch import records
-
-    trials = [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
-    ]
-    n = len(trials)
-
-    def masked(values: list[Any], dtype: Any) -> np.ma.MaskedArray:
-        mask = [v is None for v in values]
-        filled = [0 if v is None else v for v in values]
-        return np.ma.MaskedArray(np.asarray(filled, dtype=dtype), mask=mask)
-
-    params = [_params(t) for t in trials]
-    results: dict[str, Any] = {
-        "trial_number": np.array([t.number for t in trials], dtype=int),
-        "state": np.array([t.state.name for t in trials], dtype=object),
-        "baseline": np.array([records.is_baseline(t) for t in trials], dtype=bool),
-        "params": params,
-        "param_penalty": masked([p["penalty"] for p in params], object),
-        "param_l1": masked([p.get("l1") for p in params], float),
-        "param_l2": masked([p.get("l2") for p in params], float),
-    }
-    for i in range(n_splits):
-        results[f"split{i}_test_score"] = masked(
-            [records.fold_value(t.user_attrs, i, "test_accuracy") for t in trials], float
-        )
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    means = [t.value if t in complete else None for t in trials]
-    results["mean_test_score"] = masked(means, float)
-    results["std_test_score"] = masked(
-        [t.user_attrs.get(records.STD_SCORE) if t in complete else None for t in trials], float
-    )
-    # scikit-learn's ranking: 1 is best, ties share the lowest rank, no score ranks last.
-    order = sorted((m for m in means if m is not None), reverse=True)
-    results["rank_test_score"] = np.array(
-        [order.index(m) + 1 if m is not None else len(order) + 1 for m in means], dtype=np.int32
-    )
-    fit_times = [
-        [v for v in records.fold_values(records.attrs(t), "fit_time", n_splits) if v is not None]
-        for t in trials
-    ]
-    results["mean_fit_time"] = np.array([np.mean(f) if f else np.nan for f in fit_times])
-    results["std_fit_time"] = np.array([np.std(f) if f else np.nan for f in fit_times])
-    assert all(len(v) == n for v in results.values())
-    return results
-
-
-def _params(trial: Any) -> dict[str, Any]:
-    """``{"penalty": kind, "l1": ..., "l2": ...}`` with the lambdas the trial has."""
-    from regsearch import records
-
-    params: dict[str, Any] = {"penalty": records.penalty_kind(trial)}
-    for name in ("l1", "l2"):
-        if name in trial.params:
-            params[name] = float(trial.params[name])
-    return params
 
 
 def _examples(x: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from regsearch import ConfigError, DataError, RegularizationSearchCV
 from regsearch.cv.folds import folds_fingerprint
-from regsearch.estimator import cv_results
+from regsearch.present.rows import cv_results
 
 # Settings under which the tiny MLP learns scikit-learn's check data (3 blobs, 150 rows) well
 # enough for its accuracy checks, in well under a second per fit: the baseline trial alone (the

@@ -6,9 +6,10 @@ import dataclasses
 
 import pytest
 
+from regsearch.cli.arguments import build_parser, config_from_args, parse_args
 from regsearch.config import SearchSpace, StudyConfig, TrainSettings
 from regsearch.errors import ConfigError
-from regsearch.options import OPTIONS, build_parser, config_from_args, parse_args
+from regsearch.options import OPTIONS
 
 
 def test_every_setting_has_an_option_and_every_option_a_setting():

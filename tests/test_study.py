@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from regsearch.present.text import trial_line
+from regsearch.observe.lines import trial_line
 from regsearch.study import main
 from tests.conftest import PROJECT_ROOT, write_tiny_mnist
 
@@ -232,7 +232,7 @@ def test_unreachable_database_fails_fast_naming_the_host_not_the_password(capsys
 
 
 def test_shipped_config_files_are_valid_and_flags_override_them():
-    from regsearch.options import config_from_args, parse_args
+    from regsearch.cli.arguments import config_from_args, parse_args
 
     for path in sorted((PROJECT_ROOT / "studies").glob("*.toml")):
         _, args = parse_args(["--config", str(path)])

@@ -18,7 +18,7 @@ import numpy as np
 
 from regsearch.config import TrainSettings
 from regsearch.data import Dataset
-from regsearch.observe import Quiet
+from regsearch.observe import Observer
 
 
 def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
@@ -104,7 +104,7 @@ def memory_over_trials(backend: str, ds: Dataset, trials: int, seed: int) -> dic
     return marks
 
 
-class _OnTrial(Quiet):
+class _OnTrial(Observer):
     """An observer that only hears of finished trials."""
 
     def __init__(self, record: Callable[[Any, Any], None]):

@@ -44,7 +44,7 @@ def workload_w_regsearch(
     from regsearch.cv.pruning import PruningPolicy
     from regsearch.cv.refit import refit_and_test
     from regsearch.models import model_factory
-    from regsearch.run.session import auto_pruner
+    from regsearch.run.training_plan import auto_pruner
 
     start = time.perf_counter()
     epochs = W_EPOCHS_OF[model]

@@ -17,8 +17,9 @@ from regsearch.seeds import refit_seed
 if TYPE_CHECKING:
     import optuna
 
-    from regsearch.backends import Trainer
+    from regsearch.backends.base import Trainer
     from regsearch.data import Dataset
+    from regsearch.observe.base import Observer
 
 
 @dataclass(frozen=True)
@@ -60,20 +61,17 @@ def refit_and_test(
     trial: optuna.trial.FrozenTrial,
     seed: int,
     save_to: Path | None = None,
-    tensorboard: Path | None = None,
+    observer: Observer | None = None,
 ) -> RefitResult:
     """Train ``trial``'s penalty on every training row for :func:`refit_epochs` epochs, with no
-    early stopping, then evaluate once on the test set, if there is one (and save the model to
-    ``save_to``, and write its curves as the TensorBoard run ``<trial>/refit`` under
-    ``tensorboard``)."""
+    early stopping, tell ``observer`` (:meth:`~regsearch.observe.base.Observer.on_refit`),
+    then evaluate once on the test set, if there is one (and save the model to ``save_to``)."""
     penalty = records.penalty_of(trial)
     epochs = refit_epochs(trial)
     all_rows = np.arange(len(dataset.y_train))
     fit = trainer.fit(all_rows, None, penalty, epochs, refit_seed(seed))
-    if tensorboard is not None:
-        from regsearch.observe.tensorboard import run_name, write_run
-
-        write_run(tensorboard / run_name(trial.number, penalty, None), fit.history)
+    if observer is not None:
+        observer.on_refit(trial.number, penalty, fit)
     if fit.diverged is not None:
         raise RefitError(
             f"the refit of trial {trial.number} ({penalty.describe()}) diverged: {fit.diverged}. "

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 from optuna.trial import TrialState
 from tqdm import tqdm
 
+from regsearch.observe.base import Observer
+
 if TYPE_CHECKING:
     import optuna
 
-    from regsearch.backends import Fit
-    from regsearch.penalty import Penalty
 
-
-class StudyProgress:
-    """An :class:`~regsearch.observe.Observer` that drives one bar.
+class StudyProgress(Observer):
+    """An observer that drives one bar, gone once the trials are over (before the refit's
+    lines).
 
     ``print`` writes a line above the bar (or plainly, when the bar is off).
     """
@@ -54,20 +54,15 @@ class StudyProgress:
             f"trial {trial_number}: {where}, epoch {epoch}/{epochs}{best}", refresh=True
         )
 
-    def on_epoch_end(
-        self, trial_number: int, fold: int, epoch: int, penalty: Penalty, logs: dict[str, float]
-    ) -> None:
-        pass
-
-    def on_fold(self, trial_number: int, fold: int, penalty: Penalty, fit: Fit) -> None:
-        pass
-
     def on_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         # Only a complete trial has a score over every fold (a pruned one's is partial).
         value = trial.value if trial.state == TrialState.COMPLETE else None
         if value is not None and (self.best is None or value > self.best):
             self.best = value
         self.bar.update(1)
+
+    def on_search_end(self) -> None:
+        self.bar.close()
 
     def close(self) -> None:
         self.bar.close()

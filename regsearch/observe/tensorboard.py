@@ -22,8 +22,8 @@ import time
 import types
 from pathlib import Path
 
-from regsearch.backends import Fit
-from regsearch.observe import Quiet
+from regsearch.backends.base import Fit
+from regsearch.observe.base import Observer
 from regsearch.penalty import Penalty
 
 TAGS = {
@@ -90,7 +90,7 @@ def write_run(run_dir: Path, history: dict[str, list[float]]) -> None:
     run.close()
 
 
-class TensorBoardLogger(Quiet):
+class TensorBoardLogger(Observer):
     """Writes each fold's epochs under ``logdir/<run name>`` as they end (see the module)."""
 
     def __init__(self, logdir: Path):
@@ -117,6 +117,9 @@ class TensorBoardLogger(Quiet):
         with self.lock:
             self.runs.pop((trial_number, fold), None)
         run.close()
+
+    def on_refit(self, trial_number: int, penalty: Penalty, fit: Fit) -> None:
+        write_run(self.logdir / run_name(trial_number, penalty, None), fit.history)
 
     def close(self) -> None:
         with self.lock:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from regsearch.penalty import Penalty
 
 if TYPE_CHECKING:
-    from regsearch.run.api import StudyResult
+    from regsearch.results import StudyResult
 
 
 def outer_line(result: StudyResult) -> str:

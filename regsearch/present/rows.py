@@ -1,13 +1,15 @@
-"""A stored study's trials as scikit-learn ``cv_results_``-style rows.
+"""A stored study's trials as scikit-learn ``cv_results_``: the one builder of that table.
 
 Rows use scikit-learn's key names (``param_l2``, ``split0_test_accuracy``,
 ``mean_test_accuracy``, ``std_test_accuracy``, ``rank_test_accuracy``, ``mean_fit_time``, ...),
 so ``pandas.DataFrame(rows)`` (or the csv/json that :mod:`regsearch.inspect` writes) reads like
-``GridSearchCV.cv_results_``.
+``GridSearchCV.cv_results_``; :func:`cv_results` turns them into that attribute's own layout
+(columns, masked where a trial has no value) under the score's name the estimators use.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -15,22 +17,32 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import records
-from regsearch.cv.selection import score
+from regsearch.cv.selection import score as ranked
+
+ROW_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.RUNNING)
+"""The trials :func:`trial_rows` lists by default: all but the waiting ones."""
 
 
-def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, Any]]:
-    """One flat row per trial (waiting ones left out), in trial order.
+def trial_rows(
+    study: optuna.Study,
+    folds: int | None = None,
+    *,
+    score: str = "accuracy",
+    states: Sequence[TrialState] = ROW_STATES,
+) -> list[dict[str, Any]]:
+    """One flat row per trial in ``states``, in trial order; the scores under
+    ``split{i}_test_<score>``, ``mean_test_<score>``, ``std_test_<score>`` and
+    ``rank_test_<score>``.
 
     Pruned and failed trials keep the folds they finished and their ``state_reason``; their
-    ``mean_test_accuracy`` and ``rank_test_accuracy`` are empty (``None``), since a partial
-    mean is not comparable. ``rank_test_accuracy`` ranks complete trials as scikit-learn does
-    (1 is best; equal means share the lowest rank).
+    mean and rank are empty (``None``), since a partial mean is not comparable. The rank orders
+    complete trials as scikit-learn does (1 is best; equal means share the lowest rank).
     """
     if folds is None:
         folds = records.study_splits(study) or None
-    trials = [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state in states]
     n_folds = folds or max((len(records.fold_scores(t)) for t in trials), default=0)
-    means = sorted((score(t) for t in trials if t.state == TrialState.COMPLETE), reverse=True)
+    means = sorted((ranked(t) for t in trials if t.state == TrialState.COMPLETE), reverse=True)
     retries = {records.retry_of(t): t.number for t in trials if records.retry_of(t) is not None}
     rows = []
     for trial in trials:
@@ -44,13 +56,14 @@ def trial_rows(study: optuna.Study, folds: int | None = None) -> list[dict[str, 
             "param_l2": penalty.l2,
         }
         for i in range(n_folds):
-            row[records.fold_key(i, "test_accuracy")] = records.fold_value(
-                attrs, i, "test_accuracy"
+            row[records.fold_key(i, f"test_{score}")] = records.fold_value(
+                attrs, i, records.SCORE_FIELD
             )
         complete = trial.state == TrialState.COMPLETE
-        row[records.MEAN_SCORE] = attrs.get(records.MEAN_SCORE) if complete else None
-        row[records.STD_SCORE] = attrs.get(records.STD_SCORE) if complete else None
-        row["rank_test_accuracy"] = means.index(score(trial)) + 1 if complete else None
+        # The objective's value is the mean it stored (Optuna's own record of it).
+        row[f"mean_test_{score}"] = trial.value if complete else None
+        row[f"std_test_{score}"] = attrs.get(records.STD_SCORE) if complete else None
+        row[f"rank_test_{score}"] = means.index(ranked(trial)) + 1 if complete else None
         for i in range(n_folds):
             row[records.fold_key(i, "best_epoch")] = records.fold_value(attrs, i, "best_epoch")
         fit_times = _measured(attrs, "fit_time", n_folds)
@@ -79,3 +92,51 @@ def _failure(trial: FrozenTrial, retries: dict[int | None, int]) -> str | None:
 
 def _measured(attrs: dict[str, Any], field: str, n_folds: int) -> list[float]:
     return [v for v in records.fold_values(attrs, field, n_folds) if v is not None]
+
+
+def cv_results(study: optuna.Study, n_splits: int, score: str = "score") -> dict[str, Any]:
+    """The study's finished (complete or pruned) trials in ``GridSearchCV.cv_results_``'s
+    layout: ``params``, ``param_penalty``, ``param_l1``, ``param_l2`` (masked where a trial has
+    no such lambda), ``split{i}_test_<score>``, ``mean_test_<score>``, ``std_test_<score>``
+    (masked where a pruned trial has no value), ``rank_test_<score>`` (trials without a mean
+    rank last), ``mean_fit_time``, ``std_fit_time``, and regsearch's ``trial_number``,
+    ``state`` and ``baseline``."""
+    finished = (TrialState.COMPLETE, TrialState.PRUNED)
+    rows = trial_rows(study, n_splits, score=score, states=finished)
+
+    def masked(values: list[Any], dtype: Any) -> np.ma.MaskedArray:
+        mask = [v is None for v in values]
+        filled = [0 if v is None else v for v in values]
+        return np.ma.MaskedArray(np.asarray(filled, dtype=dtype), mask=mask)
+
+    def column(key: str) -> list[Any]:
+        return [row[key] for row in rows]
+
+    lambdas = ("l1", "l2")
+    params = [
+        {"penalty": row["param_penalty"]}
+        | {name: row[f"param_{name}"] for name in lambdas if row[f"param_{name}"]}
+        for row in rows
+    ]
+    results: dict[str, Any] = {
+        "trial_number": np.array(column("trial"), dtype=int),
+        "state": np.array(column("state"), dtype=object),
+        "baseline": np.array(column("baseline"), dtype=bool),
+        "params": params,
+        "param_penalty": masked(column("param_penalty"), object),
+    }
+    for name in lambdas:  # a sampled lambda is > 0: the rows' 0 means the trial has none
+        results[f"param_{name}"] = masked([p.get(name) for p in params], float)
+    for key in [records.fold_key(i, f"test_{score}") for i in range(n_splits)] + [
+        f"mean_test_{score}",
+        f"std_test_{score}",
+    ]:
+        results[key] = masked(column(key), float)
+    ranks = column(f"rank_test_{score}")
+    last = sum(rank is not None for rank in ranks) + 1
+    results[f"rank_test_{score}"] = np.array(
+        [last if rank is None else rank for rank in ranks], dtype=np.int32
+    )
+    for key in (records.MEAN_FIT_TIME, records.STD_FIT_TIME):
+        results[key] = np.array([np.nan if v is None else v for v in column(key)])
+    return results

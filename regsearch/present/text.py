@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from optuna.trial import FrozenTrial, TrialState
+from optuna.trial import TrialState
 
 from regsearch import records
 from regsearch.cv.doubts import doubts
@@ -18,24 +18,7 @@ from regsearch.present.tables import comparison_lines, epoch_cap_lines
 
 if TYPE_CHECKING:
     from regsearch.config import StudyConfig
-    from regsearch.run import StudyResult
-
-
-def trial_line(trial: FrozenTrial) -> str:
-    """One line for a finished trial: number, penalty, lambdas, score or reason, time."""
-    seconds = trial.duration.total_seconds() if trial.duration else 0.0
-    penalty = records.penalty_of(trial)
-    head = (
-        f"trial {trial.number:>3}  {records.penalty_kind(trial):<6} "
-        f"l1={lambda_cell(penalty.l1):<9} l2={lambda_cell(penalty.l2):<9}"
-    )
-    if trial.state == TrialState.COMPLETE:
-        mean = trial.user_attrs[records.MEAN_SCORE]
-        std = trial.user_attrs[records.STD_SCORE]
-        tail = "  (baseline, no penalty)" if records.is_baseline(trial) else ""
-        return f"{head}  acc {mean:.4f} ± {std:.4f}  {seconds:6.1f} s{tail}"
-    reason = records.reason(trial) or trial.state.name.lower()
-    return f"{head}  {reason}  ({seconds:.1f} s)"
+    from regsearch.results import StudyResult
 
 
 def summary(

@@ -1,6 +1,9 @@
 """Running many trials on a storage: the session, provenance checks, workers, the storage
-itself and the refit claims. :func:`run_study` is the entry point."""
+itself and the refit claims, driven by one orchestration (:class:`StudyRun`) that every front
+door uses. :func:`run_study` is the library's entry point."""
 
-from regsearch.run.api import StudyResult, run_study
+from regsearch.results import StudyResult
+from regsearch.run.api import run_study
+from regsearch.run.study_run import FrontDoor, StudyRun
 
-__all__ = ["StudyResult", "run_study"]
+__all__ = ["FrontDoor", "StudyResult", "StudyRun", "run_study"]

@@ -12,6 +12,7 @@ from regsearch.cv.refit import RefitResult, refit_and_test
 from regsearch.cv.selection import select
 from regsearch.errors import NothingToRefit, RefitElsewhere, param
 from regsearch.locations import artifacts_dir, redact_url, safe_file_stem
+from regsearch.observe.base import Observer
 from regsearch.run.claims import claim_refit, drop_refit_claim
 from regsearch.run.session import StudySession
 
@@ -19,11 +20,11 @@ RULE_NAMES = {"best": "highest CV accuracy", "one-se": "one-standard-error rule"
 
 
 def refit_once(
-    session: StudySession, take_over: bool = False
+    session: StudySession, take_over: bool = False, observer: Observer | None = None
 ) -> tuple[RefitResult, RefitResult | None]:
-    """Refit the configuration chosen by ``config.select`` and the baseline, and store the
-    results (and which trial each rule would choose) in the study's user attributes; returns
-    ``(chosen, baseline)``.
+    """Refit the configuration chosen by ``config.select`` and the baseline (each told to
+    ``observer``), and store the results (and which trial each rule would choose) in the
+    study's user attributes; returns ``(chosen, baseline)``.
 
     It runs once per chosen trial, however many workers finish at the same moment: the first
     to claim it (see :func:`regsearch.run.claims.claim_refit`) refits; a stored result is
@@ -61,7 +62,7 @@ def refit_once(
             f"that worker has died, run this command with {param('refit_only')}."
         )
     try:
-        return _refit(session, completed, chosen_trial)
+        return _refit(session, completed, chosen_trial, observer)
     except BaseException:
         drop_refit_claim(session.storage, study.study_name, chosen_trial.number)
         raise
@@ -78,7 +79,10 @@ def _stored_refit(
 
 
 def _refit(
-    session: StudySession, completed: list[FrozenTrial], chosen_trial: FrozenTrial
+    session: StudySession,
+    completed: list[FrozenTrial],
+    chosen_trial: FrozenTrial,
+    observer: Observer | None,
 ) -> tuple[RefitResult, RefitResult | None]:
     config, study, dataset, log = session.config, session.study, session.dataset, session.log
     study.set_user_attr(
@@ -97,9 +101,7 @@ def _refit(
         f"all {len(dataset.y_train)} training examples for the median best epoch of its folds."
     )
     trainer = session.trainer
-    chosen = refit_and_test(
-        trainer, dataset, chosen_trial, config.seed, model_path, config.tensorboard
-    )
+    chosen = refit_and_test(trainer, dataset, chosen_trial, config.seed, model_path, observer)
     baseline_trial = next((t for t in completed if records.is_baseline(t)), None)
     baseline: RefitResult | None = None
     if baseline_trial is not None and baseline_trial.number == chosen_trial.number:
@@ -108,9 +110,7 @@ def _refit(
         log("No test set: the baseline is not refit (its refit would be scored on nothing).")
     elif baseline_trial is not None:
         log(f"Refitting the unregularized baseline (trial {baseline_trial.number}) the same way.")
-        baseline = refit_and_test(
-            trainer, dataset, baseline_trial, config.seed, tensorboard=config.tensorboard
-        )
+        baseline = refit_and_test(trainer, dataset, baseline_trial, config.seed, observer=observer)
     if baseline is not None:
         study.set_user_attr(records.BASELINE_REFIT, baseline.to_dict())
     study.set_user_attr(records.REFIT, chosen.to_dict())  # last: its presence means "done"

@@ -27,6 +27,12 @@ from regsearch.observe import Observer, Observers
 from regsearch.run.claims import claim_sampler_stream
 from regsearch.run.provenance import create_or_resume, queue_baseline
 from regsearch.run.storage import check_storage_url, fail_stale_trials, open_storage
+from regsearch.run.training_plan import (
+    auto_pruner,
+    how_folds_train,
+    how_trials_train,
+    why_pruner,
+)
 from regsearch.seeds import sampler_seed
 from regsearch.threads import default_threads, describe_waiting
 
@@ -112,17 +118,17 @@ class StudySession:
         log(f"Device: {trainer.device}.")
         if config.pruner == "auto":
             config = dataclasses.replace(config, pruner=auto_pruner(trainer))
-            log(_why_pruner(config.pruner))
+            log(why_pruner(config.pruner))
         if config.pruner == "epochs" and trainer.fold_parallel is None:
             raise ConfigError(
                 f"{param('pruner')} epochs judges a trial between the epochs of its folds "
                 f"trained at once, but here {trainer.fold_parallel_reason}. Use "
                 f"{param('pruner')} median (judged between folds) or none."
             )
-        how = _how_folds_train(trainer, config)
+        how = how_folds_train(trainer, config)
         log(f"{how[0].upper()}{how[1:]}.")
         if config.trial_batch > 1:
-            log(_how_trials_train(trainer, config))
+            log(how_trials_train(trainer, config))
         identity: dict[str, Any] = {
             records.CONFIG: {**config.identity(), "scale": scaling, **_named(label)},
             records.DATASET_FINGERPRINT: dataset.fingerprint(),
@@ -296,51 +302,6 @@ def load_study_data(config: StudyConfig, backend: Backend | None, log: Log = sil
     if config.train_size is not None:
         dataset = dataset.training_sample(config.train_size, config.seed)
     return dataset
-
-
-def auto_pruner(trainer: Trainer) -> str:
-    """``epochs`` where ``trainer``'s folds train at once, else ``median``: on this project's
-    2-core CPU a 20-trial MNIST study with folds at once and the ``epochs`` pruner took 0.75 of
-    the time of folds one at a time with the ``median`` pruner, at the same choice (README,
-    "Speed")."""
-    return "epochs" if trainer.fold_parallel is not None else "median"
-
-
-def _why_pruner(pruner: str) -> str:
-    if pruner == "epochs":
-        return (
-            "Pruner: epochs (auto): folds train at once, so a trial is judged after each of "
-            "its epochs, against the median of the finished trials."
-        )
-    return (
-        "Pruner: median (auto): folds train one at a time, so a trial is judged after each "
-        "fold, against the median of the finished trials."
-    )
-
-
-def _how_folds_train(trainer: Trainer, config: StudyConfig) -> str:
-    """The trainer's own answer, unless the pruner keeps the folds apart."""
-    if (
-        trainer.fold_parallel is not None
-        and not PruningPolicy(config.pruner, config.n_splits, config.train.epochs).folds_at_once
-    ):
-        return (
-            f"folds train one at a time, since the {config.pruner} pruner may stop a trial "
-            "between them (with the epochs pruner, or none, they train at once)"
-        )
-    return trainer.fold_parallel_reason
-
-
-def _how_trials_train(trainer: Trainer, config: StudyConfig) -> str:
-    if trainer.fold_parallel is None:
-        return (
-            f"Trials train one at a time: a batch of {config.trial_batch} trials needs a model "
-            "whose folds train at once."
-        )
-    return (
-        f"Trials train {config.trial_batch} at a time: their {config.trial_batch} x "
-        f"{config.n_splits} models as one population, sampled together (TPE with constant_liar)."
-    )
 
 
 def _downloader(backend_of: Callable[[], Backend], log: Log) -> Callable[[Any], str]:

@@ -465,9 +465,9 @@ def test_the_epochs_pruner_is_refused_where_folds_train_one_at_a_time(config, ti
 
 def test_ctrl_c_in_a_population_fails_its_trials_and_stops_the_study(config, tiny_dataset):
     from regsearch import interrupt
-    from regsearch.observe import Quiet
+    from regsearch.observe import Observer
 
-    class StopAfterFour(Quiet):
+    class StopAfterFour(Observer):
         seen = 0
 
         def on_trial(self, study, trial):

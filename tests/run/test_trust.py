@@ -20,7 +20,7 @@ from optuna.trial import TrialState, create_trial
 from regsearch import records, run_study
 from regsearch.cv.doubts import doubts
 from regsearch.cv.refit import RefitResult
-from regsearch.observe import Quiet
+from regsearch.observe import Observer
 from regsearch.observe.progress import StudyProgress
 from regsearch.testing import FakeBackend
 from tests.conftest import PROJECT_ROOT, fake_study_config
@@ -146,7 +146,7 @@ def test_a_baseline_queued_twice_runs_once(config, tiny_dataset):
     assert len(again.get_trials(states=(TrialState.COMPLETE,))) == 4
 
 
-class Recorder(Quiet):
+class Recorder(Observer):
     def __init__(self) -> None:
         self.epochs: list[tuple] = []
 

@@ -1,5 +1,7 @@
-"""The study command's options, defined once: the table below feeds argparse, the keys of a
-``--config`` TOML file, and :class:`~regsearch.config.StudyConfig`.
+"""The study command's options, defined once: the table below feeds argparse and the keys of a
+``--config`` TOML file (:mod:`regsearch.cli.arguments`, :mod:`regsearch.cli.config_file`),
+:class:`~regsearch.config.StudyConfig`, and the command line that reproduces a study
+(:mod:`regsearch.options.command_line`).
 
 An option is named by its parameter (``lambda_min``); its flag is ``--lambda-min`` and its TOML
 key ``lambda-min`` or ``lambda_min``. Defaults come from the config classes themselves, so the
@@ -8,10 +10,8 @@ command line and the Python API cannot drift apart.
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from regsearch.config import (
     TrainSettings,
     default_data_dir,
 )
-from regsearch.errors import EXIT_USAGE, ConfigError, param
+from regsearch.errors import ConfigError, param
 
 
 def parse_penalties(text: str) -> tuple[str, ...]:
@@ -290,10 +290,11 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
-_TARGETS: dict[str, Any] = {"study": StudyConfig, "space": SearchSpace, "train": TrainSettings}
+TARGETS: dict[str, Any] = {"study": StudyConfig, "space": SearchSpace, "train": TrainSettings}
+"""The objects options are fields of, by :attr:`Option.target`."""
 
 
-def _defaults() -> dict[str, Any]:
+def option_defaults() -> dict[str, Any]:
     """Every option's default, read from the config classes' own defaults."""
     values: dict[str, Any] = {
         f.name: getattr(SearchSpace(), f.name) for f in fields(SearchSpace)
@@ -303,169 +304,3 @@ def _defaults() -> dict[str, Any]:
     values["data_dir"] = default_data_dir()
     values |= {"backend": None, "config": None, "quiet": False}
     return values
-
-
-class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows defaults, except where there is none to show."""
-
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default is None or action.required:
-            return action.help
-        return super()._get_help_string(action)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m regsearch.study",
-        description=(
-            "Search the penalty type (L1, L2, L1+L2) and strength of a network's weight "
-            "regularization with Optuna, scoring each configuration by stratified k-fold "
-            "cross-validation; then retrain the best on the whole training set and test it once."
-        ),
-        formatter_class=_HelpFormatter,
-    )
-    defaults = _defaults()
-    for option in OPTIONS:
-        if option.parse is None:  # a switch: --name, or --name/--no-name where on by default
-            on = defaults[option.name] is True
-            action = argparse.BooleanOptionalAction if on else "store_true"
-            parser.add_argument(option.flag, action=action, default=on, help=option.help)
-            continue
-        default = defaults[option.name]
-        parser.add_argument(
-            option.flag,
-            # A list is parsed with the config (its error then reads like every other).
-            type=str if option.listed else option.parse,
-            default=",".join(map(str, default)) if option.listed else default,
-            choices=option.choices,
-            required=option.required,
-            metavar=option.metavar,
-            help=option.help,
-        )
-    return parser
-
-
-def read_config_file(path: str) -> dict[str, Any]:
-    """The options of a TOML file as ``{parameter: value}``, converted as their flags are.
-
-    Raises:
-        ConfigError: unreadable file, invalid TOML, unknown keys (all named), a bad choice or
-            a value of the wrong kind.
-    """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"--config {path}: cannot read it ({exc.strerror}).") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"--config {path} is not valid TOML: {exc}.") from exc
-    known = {o.name: o for o in OPTIONS if o.in_files}
-    unknown = [key for key in data if key.replace("-", "_") not in known]
-    if unknown:
-        names = ", ".join(sorted(n.replace("_", "-") for n in known))
-        raise ConfigError(
-            f"--config {path} has unknown key(s): {', '.join(map(repr, unknown))}. "
-            f"Known keys: {names}."
-        )
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        option = known[key.replace("-", "_")]
-        if option.choices is not None and value not in option.choices:
-            raise ConfigError(
-                f"--config {path}: {key} must be one of {', '.join(option.choices)}, got {value!r}."
-            )
-        values[option.name] = _from_file(option, value)
-    return values
-
-
-def _from_file(option: Option, value: Any) -> Any:
-    if option.listed and isinstance(value, list):
-        return tuple(value)  # each item is checked by the config, as a flag's would be
-    if option.parse is Path or (isinstance(value, str) and option.parse is not None):
-        return option.parse(str(value))
-    return value
-
-
-def parse_args(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    """Parse the command line over the values of ``--config``'s file, if given."""
-    parser = build_parser()
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument("--config")
-    path = peek.parse_known_args(argv)[0].config
-    if path is not None:
-        try:
-            values = read_config_file(path)
-        except ConfigError as exc:
-            parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc.render(flag)}\n")
-        parser.set_defaults(**values)
-        for action in parser._actions:
-            if action.dest in values:
-                action.required = False  # given by the file
-    return parser, parser.parse_args(argv)
-
-
-def config_from_args(args: argparse.Namespace) -> StudyConfig:
-    """The :class:`StudyConfig` of parsed options (the ``command`` ones stay behind)."""
-    groups: dict[str, dict[str, Any]] = {target: {} for target in _TARGETS}
-    for option in OPTIONS:
-        if option.target in groups:
-            value = getattr(args, option.name)
-            if option.listed and isinstance(value, str) and option.parse is not None:
-                value = option.parse(value)
-            groups[option.target][option.name] = value
-    return StudyConfig(
-        **groups["study"],
-        space=SearchSpace(**groups["space"]),
-        train=TrainSettings(**groups["train"]),
-    )
-
-
-HOW_IT_RUNS: tuple[str, ...] = (
-    "workers",
-    "threads",
-    "device",
-    "trial_batch",
-    "heartbeat_interval",
-    "grace_period",
-    "tensorboard",
-    "refit_only",
-    "artifact_dir",
-    "dashboard",
-)
-"""Options that change how a study runs, never what it finds: left out of
-:func:`command_line`."""
-
-
-def command_line(config: StudyConfig) -> str:
-    """The study command that runs (or resumes) ``config``'s study: every option that decides
-    what it finds and differs from its default, then the storage and the study's name."""
-    import shlex
-
-    from regsearch.locations import redact_url
-    from regsearch.models.spec import spec_text
-
-    defaults = _defaults()
-    values = {
-        **{f.name: getattr(config.space, f.name) for f in fields(SearchSpace)},
-        **{f.name: getattr(config.train, f.name) for f in fields(TrainSettings)},
-        **{f.name: getattr(config, f.name) for f in fields(StudyConfig)},
-    }
-    words = ["python", "-m", "regsearch.study"]
-    for option in OPTIONS:
-        name = option.name
-        if option.target == "command" or name in HOW_IT_RUNS or name in ("storage", "study_name"):
-            continue
-        value = values.get(name)
-        if value is None or (value == defaults.get(name) and name != "backend"):
-            continue
-        if isinstance(value, tuple):
-            value = ",".join(map(str, value))
-        elif callable(value):
-            value = spec_text(value)
-        words += [option.flag, str(value)]
-    words += ["--storage", redact_url(config.storage), "--study-name", config.name]
-    return shlex.join(words)
