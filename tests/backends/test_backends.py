@@ -13,7 +13,8 @@ from regsearch.config import TrainSettings
 from regsearch.metrics import cross_entropy
 from regsearch.models import model_factory
 from regsearch.penalty import Penalty
-from regsearch.testing import BACKEND_CHECKS, synthetic_dataset
+from regsearch.testing import synthetic_dataset
+from regsearch.testing.pytest_contract import BackendContract
 
 BACKENDS = ["tf", "torch"]
 
@@ -31,10 +32,16 @@ def trainer_for(name, data, **settings):
     )
 
 
-@pytest.mark.parametrize("check", BACKEND_CHECKS, ids=lambda check: check.__name__)
-@pytest.mark.parametrize("name", BACKENDS)
-def test_backend_contract(name, check):
-    check(get_backend(name), None)
+class TestKerasBackendContract(BackendContract):
+    @pytest.fixture
+    def backend(self):
+        return get_backend("tf")
+
+
+class TestTorchBackendContract(BackendContract):
+    @pytest.fixture
+    def backend(self):
+        return get_backend("torch")
 
 
 def test_both_mlps_train_their_folds_at_once(data):
@@ -309,9 +316,14 @@ def torch_bn_mlp(input_shape, n_classes):
     )
 
 
-@pytest.mark.parametrize("check", BACKEND_CHECKS, ids=lambda check: check.__name__)
-def test_backend_contract_holds_for_a_user_model_with_batch_norm(check):
-    check(get_backend("torch"), torch_bn_mlp)
+class TestBackendContractForAUserModelWithBatchNorm(BackendContract):
+    @pytest.fixture
+    def backend(self):
+        return get_backend("torch")
+
+    @pytest.fixture
+    def model(self):
+        return torch_bn_mlp
 
 
 def test_any_torch_model_trains_its_folds_at_once_like_one_by_one():

@@ -9,7 +9,7 @@ import pytest
 from regsearch import records
 from regsearch.backends import get_backend
 from regsearch.errors import BackendUnavailable
-from regsearch.testing import BACKEND_CHECKS
+from regsearch.testing.pytest_contract import BackendContract
 
 torch = pytest.importorskip("torch")
 CUDA = torch.cuda.is_available()
@@ -51,9 +51,14 @@ def test_a_study_records_where_each_trial_trained(tmp_path, tiny_dataset):
 
 
 @pytest.mark.skipif(not CUDA, reason="no CUDA GPU")
-@pytest.mark.parametrize("check", BACKEND_CHECKS, ids=lambda check: check.__name__)
-def test_backend_contract_on_the_gpu(check):
-    check(get_backend("torch"), None, "cuda")
+class TestBackendContractOnTheGpu(BackendContract):
+    @pytest.fixture
+    def backend(self):
+        return get_backend("torch")
+
+    @pytest.fixture
+    def device(self):
+        return "cuda"
 
 
 @pytest.mark.skipif(not CUDA, reason="no CUDA GPU")

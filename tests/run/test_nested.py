@@ -1,6 +1,6 @@
 """Nested cross-validation: an inner study per outer fold, its refit scored on the held-out
 part, and the estimate stored beside the non-nested score (fake backend; the real backends run
-it in tests/test_end_to_end.py)."""
+it in tests/cli/test_study_end_to_end.py)."""
 
 from __future__ import annotations
 

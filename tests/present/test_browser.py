@@ -18,7 +18,7 @@ import pytest
 
 from regsearch import StudyConfig, TrainSettings, run_study
 from regsearch.testing import FakeBackend, synthetic_dataset
-from tests.test_dashboard import free_port, get_json
+from tests.present.test_dashboard import free_port, get_json
 
 pytestmark = pytest.mark.slow
 

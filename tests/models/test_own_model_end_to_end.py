@@ -9,7 +9,7 @@ import pytest
 
 from regsearch.data import load_npz
 from tests.conftest import run_study_command
-from tests.test_end_to_end import mnist_subset  # noqa: F401  (a module-scoped fixture)
+from tests.cli.test_study_end_to_end import mnist_subset  # noqa: F401  (a module-scoped fixture)
 
 pytestmark = pytest.mark.slow
 
