@@ -24,10 +24,21 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from regsearch import records
+from regsearch.backends import saved
 from regsearch.config import PENALTY_TYPES, SearchSpace, StudyConfig, TrainSettings
+from regsearch.cv.folds import splitter_splits
+from regsearch.cv.selection import select
 from regsearch.data import Dataset
 from regsearch.errors import ConfigError, DataError
 from regsearch.models.spec import ModelSpec, model_label
+from regsearch.observe import Observers, TrialLines
+from regsearch.present.dashboard import show_on_dashboard
+from regsearch.present.note import answer
+from regsearch.present.rows import cv_results
+from regsearch.run import FrontDoor, StudyRun
+from regsearch.run.session import silent
+from regsearch.run.steps import optuna_quiet
 
 __all__ = ["RegularizationSearchCV"]
 
@@ -50,10 +61,21 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             scikit-learn splitter (``KFold(3)``, ``ShuffleSplit(...)``, ...), whose splits
             every trial is scored on.
         n_trials: finished trials the study holds, the baseline included.
-        penalties, lambda_min, lambda_max: the search space (see :class:`SearchSpace`).
-        epochs, batch_size, lr, hidden, patience: how each model trains (see
-            :class:`TrainSettings`; ``hidden`` is for ``model="mlp"`` only).
-        pruner, select, scale, device, threads, trial_batch: as the study command's options.
+        penalties: the penalty types the sampler may choose (see
+            :class:`~regsearch.config.SearchSpace`).
+        lambda_min: the lower end of each lambda's log-uniform range.
+        lambda_max: the upper end of each lambda's log-uniform range.
+        epochs: the epoch cap of each fold (see :class:`~regsearch.config.TrainSettings`).
+        batch_size: the mini-batch size.
+        lr: Adam's learning rate.
+        hidden: the hidden layer widths of ``model="mlp"`` (for that model only).
+        patience: epochs without a lower validation loss before a fold stops.
+        pruner: as the study command's ``--pruner``.
+        select: as ``--select``: ``best`` or ``one-se``.
+        scale: as ``--scale``: ``auto``, ``standard``, ``minmax`` or ``none``.
+        device: as ``--device``: ``auto``, ``cpu`` or ``cuda``.
+        threads: as ``--threads``.
+        trial_batch: as ``--trial-batch``.
         refit: refit the chosen configuration on all of ``X`` (``predict`` needs it).
         storage: an Optuna storage URL to keep (and resume) the study, e.g.
             ``"sqlite:///search.db"``; ``None``: the study runs in a temporary SQLite file
@@ -141,8 +163,6 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             ValueError: bad settings or data (a :class:`~regsearch.errors.ConfigError` or
                 :class:`~regsearch.errors.DataError` saying what must hold).
         """
-        from regsearch.cv.folds import splitter_splits
-
         X, y = validate_data(self, X, y, allow_nd=True, dtype="numeric")
         check_classification_targets(y)
         if len(y) < 2:
@@ -207,17 +227,6 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         )
 
     def _search(self, config: StudyConfig, dataset: Dataset, splits: Any) -> None:
-        from regsearch import records
-        from regsearch.backends.saved import load_model
-        from regsearch.cv.selection import select
-        from regsearch.observe import Observers, TrialLines
-        from regsearch.present.dashboard import show_on_dashboard
-        from regsearch.present.note import answer
-        from regsearch.present.rows import cv_results
-        from regsearch.run import FrontDoor, StudyRun
-        from regsearch.run.session import silent
-        from regsearch.run.steps import optuna_quiet
-
         def publish(study: Any, config: StudyConfig, log: Callable[[str], None]) -> None:
             if self.storage is not None:  # a kept study: for optuna-dashboard
                 show_on_dashboard(study, config, log, [f"{self!r}.fit(X, y)"])
@@ -240,7 +249,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             self.refit_time_ = chosen.fit_time
             assert chosen.model_path is not None  # refit_once always saves the model
             builder = None if isinstance(self.model, str) else self.model
-            self.best_model_ = load_model(chosen.model_path, builder)
+            self.best_model_ = saved.load_model(chosen.model_path, builder)
             chosen_number = chosen.trial_number
         else:
             chosen_number = select(session.complete_trials(), config.select).number
@@ -255,11 +264,9 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` of the refit model, columns in the order
         of ``classes_``."""
-        from regsearch.backends.saved import predict_proba
-
         self._check_refit("predict_proba")
         X = validate_data(self, X, reset=False, allow_nd=True, dtype="numeric")
-        return predict_proba(self.best_model_, _examples(X))
+        return saved.predict_proba(self.best_model_, _examples(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, as a label of ``classes_``."""
@@ -306,8 +313,6 @@ def _kept(study: Any, storage: Any, temporary: bool) -> Any:
     """The study, copied into an in-memory Optuna storage when its file is temporary (and
     the file's connections closed, as it is removed next)."""
     import optuna
-
-    from regsearch import records
 
     if not temporary:
         return study

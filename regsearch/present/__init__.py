@@ -1,2 +1,3 @@
-"""Reading a stored study back for people: text (trial lines, the summary), rows
-(``cv_results_``), tables (inspect) and figures (report)."""
+"""Reading a stored study back for people: the closing summary (text), rows
+(``cv_results_``), tables (inspect), figures (report) and the answer, note and figures for
+optuna-dashboard. Nothing here needs a framework (an import-linter contract holds it)."""

@@ -1,4 +1,5 @@
-"""What the study command prints: a line per finished trial, and the closing summary."""
+"""What the study command prints when a study is done: the closing summary, and the commands
+that show the study (a finished trial's own line is :mod:`regsearch.observe.lines`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from optuna.trial import TrialState
 from regsearch import records
 from regsearch.cv.doubts import doubts
 from regsearch.errors import render
+from regsearch.locations import default_artifact_dir, redact_url
 from regsearch.penalty import Penalty, lambda_cell
 from regsearch.present.nested import nested_lines
 from regsearch.present.tables import comparison_lines, epoch_cap_lines
@@ -106,8 +108,6 @@ def summary(
 def next_commands(config: StudyConfig, study_name: str) -> list[str]:
     """The commands that show a finished study: inspect, report, and optuna-dashboard with
     the study's figures (:mod:`regsearch.present.dashboard`)."""
-    from regsearch.locations import default_artifact_dir, redact_url
-
     storage = shlex.quote(redact_url(config.storage))
     name = shlex.quote(study_name)
     artifacts = shlex.quote(str(config.artifact_dir or default_artifact_dir(config.storage)))

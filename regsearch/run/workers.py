@@ -17,7 +17,10 @@ from collections.abc import Callable, Iterator
 from regsearch import interrupt
 from regsearch.config import StudyConfig
 from regsearch.errors import EXIT_FAILURE, EXIT_INTERRUPTED, RegsearchError, WorkerFailed
+from regsearch.interrupt import handle_stop_signals
 from regsearch.locations import redact_url
+from regsearch.observe.standard import standard_observers
+from regsearch.run.session import StudySession
 from regsearch.threads import PASSIVE, WAIT_POLICY, share_of_cores
 
 
@@ -117,10 +120,6 @@ def _worker_main(
 ) -> None:
     """One worker: open the study and run trials (with a sampler stream of its own)."""
     import optuna
-
-    from regsearch.interrupt import handle_stop_signals
-    from regsearch.observe import standard_observers
-    from regsearch.run.session import StudySession
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     prefix = f"[worker {index}] "
