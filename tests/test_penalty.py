@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty, weight_stats

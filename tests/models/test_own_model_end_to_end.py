@@ -8,8 +8,8 @@ import optuna
 import pytest
 
 from regsearch.data import load_npz
-from tests.conftest import run_study_command
 from tests.cli.test_study_end_to_end import mnist_subset  # noqa: F401  (a module-scoped fixture)
+from tests.conftest import run_study_command
 
 pytestmark = pytest.mark.slow
 

@@ -80,3 +80,20 @@ def test_study_command_writes_the_same_runs_from_both_backends(backend, tmp_path
     }  # a refit has no validation part
     out = capsys.readouterr().out
     assert "trial   1" not in out and "Test accuracy" in out  # --quiet: the summary only
+
+
+def test_run_study_writes_the_folds_and_the_refits_as_the_command_does(tmp_path, tiny_dataset):
+    """The Python API runs with the study command's observers: every fold's curves and the
+    refits' (before, run_study wrote only the refits)."""
+    from regsearch import run_study
+    from regsearch.testing import FakeBackend
+    from tests.conftest import fake_study_config
+
+    logdir = tmp_path / "tb"
+    config = fake_study_config(tmp_path, trials=2, tensorboard=logdir)
+    run_study(config, backend=FakeBackend(), dataset=tiny_dataset)
+    folds = sorted(p.relative_to(logdir).as_posix() for p in logdir.glob("*/fold*"))
+    assert len(folds) == 2 * 3 and folds[0] == "trial000-none/fold0"
+    assert "trial000-none/refit" in {
+        p.relative_to(logdir).as_posix() for p in logdir.glob("*/refit")
+    }
