@@ -11,7 +11,10 @@ from regsearch.config import DATA_DIR_ENV, DEVICES, TrainSettings
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m regsearch.bench",
-        description="The tutorial training loop against regsearch's fold trainer, side by side.",
+        description=(
+            "``python -m regsearch.bench``: the tutorial training loop against regsearch's "
+            "fold trainer."
+        ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--backend", required=True, choices=("tf", "torch"))

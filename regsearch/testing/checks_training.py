@@ -8,11 +8,21 @@ from typing import Any
 
 import numpy as np
 
-from regsearch.backends.base import Backend
+from regsearch.backends.base import Backend, Fit, Trainer
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.models.spec import ModelFactory
 from regsearch.penalty import Penalty
 from regsearch.testing.check_kit import CHECK_DATA, make_trainer
+
+L2 = Penalty(l2=1e-3)
+TRAINING_ROWS, VALIDATION_ROWS = np.arange(0, 240), np.arange(240, 300)
+
+
+def _fit_with_l2(backend: Backend, model: ModelFactory | None, device: str) -> tuple[Trainer, Fit]:
+    """A trainer of 6 epochs with patience 1, and its fit of :data:`L2` (seed 3) on the
+    first 240 rows, validated on the other 60."""
+    trainer = make_trainer(backend, model, device, epochs=6, patience=1)
+    return trainer, trainer.fit(TRAINING_ROWS, VALIDATION_ROWS, L2, epochs=6, seed=3)
 
 
 def check_fit_learns_and_restores_the_best_epoch(
@@ -20,10 +30,9 @@ def check_fit_learns_and_restores_the_best_epoch(
 ) -> None:
     """A fit learns and keeps the best epoch's weights (their penalized validation loss is the
     history's minimum)."""
-    data, penalty = CHECK_DATA, Penalty(l2=1e-3)
-    trainer = make_trainer(backend, model, device, epochs=6, patience=1)
-    train, val = np.arange(0, 240), np.arange(240, 300)
-    fit = trainer.fit(train, val, penalty, epochs=6, seed=3)
+    data = CHECK_DATA
+    trainer, fit = _fit_with_l2(backend, model, device)
+    val = VALIDATION_ROWS
     assert fit.diverged is None and fit.fit_time > 0, fit
     assert set(fit.history) == {"loss", "accuracy", "penalty", "val_loss", "val_accuracy"}
     assert all(p > 0 for p in fit.history["penalty"]), "the L2 term, epoch by epoch"
@@ -32,7 +41,7 @@ def check_fit_learns_and_restores_the_best_epoch(
     assert fit.best_epoch == int(np.argmin(fit.history["val_loss"])) + 1
     logits = trainer.predict_logits(fit.model, data.x_train[val])
     assert accuracy(logits, data.y_train[val]) > 0.7, "chance is 1/3"
-    restored = cross_entropy(logits, data.y_train[val]) + penalty.value(trainer.kernels(fit.model))
+    restored = cross_entropy(logits, data.y_train[val]) + L2.value(trainer.kernels(fit.model))
     assert math.isclose(restored, min(fit.history["val_loss"]), rel_tol=1e-4), restored
 
 
@@ -40,17 +49,15 @@ def check_fit_is_deterministic(
     backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
 ) -> None:
     """The same seed repeats a fit exactly (weights and curves), while another seed differs."""
-    penalty = Penalty(l2=1e-3)
-    trainer = make_trainer(backend, model, device, epochs=6, patience=1)
-    train, val = np.arange(0, 240), np.arange(240, 300)
-    fit = trainer.fit(train, val, penalty, epochs=6, seed=3)
+    trainer, fit = _fit_with_l2(backend, model, device)
+    train, val = TRAINING_ROWS, VALIDATION_ROWS
     first = trainer.kernels(fit.model)
-    again = trainer.fit(train, val, penalty, epochs=6, seed=3)
+    again = trainer.fit(train, val, L2, epochs=6, seed=3)
     assert all(
         np.array_equal(a, b) for a, b in zip(first, trainer.kernels(again.model), strict=True)
     ), "the same seed must give the same weights"
     assert again.history == fit.history
-    other = trainer.fit(train, val, penalty, epochs=6, seed=4)
+    other = trainer.fit(train, val, L2, epochs=6, seed=4)
     assert not np.array_equal(first[0], trainer.kernels(other.model)[0]), "seed 4 == seed 3"
 
 
