@@ -62,7 +62,8 @@ class Fit:
 
 @dataclass(frozen=True)
 class Job:
-    """One model of a population: its training and validation rows, penalty and seed.
+    """One model of a population: its training and validation rows, penalty, seed and
+    learning rate (``None``: the settings' ``lr``).
 
     ``group`` ties models that stop together: a trial's folds. When one diverges, it stops
     with the later jobs of its group (its trial is pruned at that fold); other groups go on.
@@ -73,6 +74,21 @@ class Job:
     penalty: Penalty
     seed: int
     group: int = 0
+    lr: float | None = None
+
+
+def common_lr(jobs: Sequence[Job], default: float) -> float:
+    """The one learning rate of ``jobs`` trained as one batched computation (their Adam is
+    one optimizer); ``default`` where they leave it to the settings.
+
+    Raises:
+        ValueError: jobs with different learning rates (a study that searches the learning
+            rate trains one trial's folds at a time, see ``StudyConfig``).
+    """
+    rates = {default if job.lr is None else job.lr for job in jobs}
+    if len(rates) > 1:
+        raise ValueError(f"jobs trained at once share one learning rate, got {sorted(rates)}")
+    return rates.pop() if rates else default
 
 
 class FoldParallel(Protocol):
@@ -104,9 +120,11 @@ class FoldParallel(Protocol):
         seeds: Sequence[int],
         on_epoch: EpochHook | None = None,
         on_epoch_end: EpochLogs | None = None,
+        lr: float | None = None,
     ) -> list[Fit]:
         """:meth:`fit_many` of one trial's folds: one :class:`Fit` per fold, with ``penalty``
-        and its seed; a diverging fold stops the folds after it."""
+        and its seed, at learning rate ``lr`` (``None``: the settings'); a diverging fold
+        stops the folds after it."""
         ...
 
 
@@ -131,8 +149,11 @@ class FoldsAsJobs:
         seeds: Sequence[int],
         on_epoch: EpochHook | None = None,
         on_epoch_end: EpochLogs | None = None,
+        lr: float | None = None,
     ) -> list[Fit]:
-        jobs = [Job(tr, va, penalty, seed) for (tr, va), seed in zip(folds, seeds, strict=True)]
+        jobs = [
+            Job(tr, va, penalty, seed, lr=lr) for (tr, va), seed in zip(folds, seeds, strict=True)
+        ]
         return self.fit_many(jobs, epochs, on_epoch, on_epoch_end=on_epoch_end)
 
 
@@ -163,8 +184,10 @@ class Trainer(Protocol):
         seed: int,
         on_epoch: EpochHook | None = None,
         on_epoch_end: EpochLogs | None = None,
+        lr: float | None = None,
     ) -> Fit:
-        """Train a freshly initialised model on the rows ``train_idx``.
+        """Train a freshly initialised model on the rows ``train_idx``, with Adam at learning
+        rate ``lr`` (``None``: the settings' ``lr``).
 
         With ``val_idx``, early stopping watches the penalized validation loss of those rows
         (patience from the settings) and restores the best epoch's weights; without it, the

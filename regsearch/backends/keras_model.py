@@ -50,6 +50,17 @@ def penalized_variables(model: keras.Model) -> list[Any]:
     return [v for v in model.trainable_variables if len(v.shape) >= 2]
 
 
+def decay_variables(variables: list[Any], weight_decay: Any, lr: Any) -> None:
+    """Decoupled weight decay, in place, as Keras 3 optimizers apply their ``weight_decay``
+    before the update (``BaseOptimizer._apply_weight_decay``)::
+
+        v <- v - v * weight_decay * lr
+
+    ``weight_decay`` 0 leaves every variable exactly as it was."""
+    for v in variables:
+        v.assign(v - v * keras.ops.cast(weight_decay, v.dtype) * keras.ops.cast(lr, v.dtype))
+
+
 def fresh_model(
     factory: Callable[[tuple[int, ...], int], Any],
     input_shape: tuple[int, ...],
@@ -130,7 +141,7 @@ def with_keras_penalty(model: keras.Model, penalty: Penalty) -> keras.Model:
     def regularized(layer: keras.layers.Layer) -> keras.layers.Layer:
         config = layer.get_config()
         for key in WEIGHT_REGULARIZERS:
-            if key in config and penalty.active:
+            if key in config and penalty.in_loss:
                 config[key] = keras.regularizers.L1L2(l1=penalty.l1, l2=penalty.l2)
         return layer.__class__.from_config(config)
 

@@ -2,16 +2,16 @@
 towers of one XLA-compiled step.
 
 Each step feeds tower ``i`` a batch of its own job's rows, adds the towers' losses (each its
-batch's mean cross-entropy plus its own penalty, strengths held in per-tower variables) and
-applies one Adam update to every tower's variables. A tower's gradient depends on its own loss
-only and Adam is elementwise, so each tower trains as :meth:`KerasTrainer.fit` would train it
-alone, from the same initial weights (the factory's model after
-``keras.utils.set_random_seed(seed)``) and in the same batch order (NumPy's
-``default_rng(seed).permutation`` each epoch). k small steps become one, which is where Keras
-spends its time with small models: measured on a 2-core CPU
-(``python -m regsearch.bench --backend tf --n-train 12000 --epochs 2 --keras-towers 5``), an
-epoch of 5 MLP folds, validation included, took 0.75-0.86 s as towers against 1.02-1.17 s one
-by one (1.22-1.38x in three runs; the training steps alone, without validation, 2.66x).
+batch's mean cross-entropy plus its own penalty, strengths held in per-tower variables), decays
+each tower's weights by its own decoupled weight decay, and applies one Adam update to every
+tower's variables. A tower's gradient depends on its own loss only and Adam is elementwise, so
+each tower trains as :meth:`KerasTrainer.fit` would train it alone, from the same initial
+weights (the factory's model after ``keras.utils.set_random_seed(seed)``) and in the same batch
+order (NumPy's ``default_rng(seed).permutation`` each epoch). k small steps become one, which is
+where Keras spends its time with small models: measured on a 2-core CPU (``python -m
+regsearch.bench --backend tf --n-train 12000 --epochs 2 --keras-towers 5``), an epoch of 5 MLP
+folds, validation included, took 0.75-0.86 s as towers against 1.02-1.17 s one by one
+(1.22-1.38x in three runs; the training steps alone, without validation, 2.66x).
 
 Models keep training one fold at a time where towers would not train as alone: layers that
 draw random numbers (their draws would differ), batch normalization (a ragged last batch would
@@ -37,8 +37,9 @@ from regsearch.backends.base import (
     FoldsAsJobs,
     GroupJudge,
     Job,
+    common_lr,
 )
-from regsearch.backends.keras_model import penalized_variables
+from regsearch.backends.keras_model import decay_variables, penalized_variables
 from regsearch.backends.keras_runtime import keras, tf
 from regsearch.backends.keras_trainer import KerasTrainer
 from regsearch.backends.loop import PopulationProgress, validation_scores
@@ -104,6 +105,7 @@ class _Towers:
         self.kernels = [penalized_variables(model) for model in self.models]
         self.l1 = tf.Variable(tf.zeros(m), trainable=False, name="tower_l1")
         self.l2 = tf.Variable(tf.zeros(m), trainable=False, name="tower_l2")
+        self.weight_decay = tf.Variable(tf.zeros(m), trainable=False, name="tower_weight_decay")
         self.optimizer = keras.optimizers.Adam(learning_rate=trainer.settings.lr)
         self.optimizer.build(self.variables)
         self.epoch = self._epoch_function(trainer)
@@ -116,9 +118,10 @@ class _Towers:
             model.set_weights(trainer.new_model().get_weights())
         for variable in self.optimizer.variables:
             variable.assign(tf.zeros_like(variable))
-        self.optimizer.learning_rate = trainer.settings.lr
+        self.optimizer.learning_rate = common_lr(jobs, trainer.settings.lr)
         self.l1.assign([job.penalty.l1 for job in jobs])
         self.l2.assign([job.penalty.l2 for job in jobs])
+        self.weight_decay.assign([job.penalty.weight_decay for job in jobs])
 
     def _epoch_function(self, trainer: KerasTrainer) -> Any:
         """``epoch(orders, mask) -> (per-tower sum of batch loss * rows, correct)``:
@@ -149,8 +152,13 @@ class _Towers:
                     hits = tf.cast(tf.argmax(outputs, 1) == yb, tf.float32) * mask[i]
                     correct.append(tf.reduce_sum(hits))
                 total = tf.add_n(losses)
-            optimizer.apply_gradients(zip(tape.gradient(total, variables), variables, strict=True))
+            gradients = tape.gradient(total, variables)
             counts = tf.reduce_sum(mask, axis=1)
+            for i in range(m):
+                # A tower without rows in this step is not decayed: alone, it would not step.
+                decay = tf.where(counts[i] > 0, self.weight_decay[i], 0.0)
+                decay_variables(kernels[i], decay, optimizer.learning_rate)
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
             return tf.stack(losses) * counts, tf.stack(correct), counts
 
         @tf.function(

@@ -2,8 +2,11 @@
 
 The penalty is Keras' ``L1L2`` kernel regularizer, ``l1 * sum(|W|) + l2 * sum(W^2)``, added once
 per batch to the mean loss, over the trainable weights of two or more dimensions (dense and
-convolution kernels; never biases or normalization parameters). The saved model carries Keras'
-own ``L1L2`` on each layer's ``kernel_regularizer``. The backend (:mod:`regsearch.backends.tf`)
+convolution kernels; never biases or normalization parameters). The decoupled weight decay
+shrinks the same variables before each Adam step, ``v - v * weight_decay * lr``, as Keras 3
+optimizers' ``weight_decay`` does (``BaseOptimizer._apply_weight_decay``; their
+``exclude_from_weight_decay`` would name the rest). The saved model carries Keras' own
+``L1L2`` on each layer's ``kernel_regularizer``. The backend (:mod:`regsearch.backends.tf`)
 attaches the towers path of a trial's folds (:mod:`regsearch.backends.keras_towers`).
 """
 
@@ -17,6 +20,7 @@ import numpy as np
 from regsearch.backends.base import EpochHook, EpochLogs, Fit, FoldParallel
 from regsearch.backends.keras_model import (
     compile_model,
+    decay_variables,
     fresh_model,
     penalized_variables,
     summarize,
@@ -72,6 +76,7 @@ class KerasTrainer:
         self.input_shape = tuple(int(d) for d in x.shape[1:])
         self.l1 = tf.Variable(0.0, trainable=False, name="l1")
         self.l2 = tf.Variable(0.0, trainable=False, name="l2")
+        self.weight_decay = tf.Variable(0.0, trainable=False, name="weight_decay")
         self.penalty = Penalty()
         self.scaling = scaling
         # Until a fit sets its own, the whole training set's: the contract is checked on a
@@ -113,9 +118,16 @@ class KerasTrainer:
         """The penalized loss the training step minimises, on ``(x, y)``."""
         return self.loss_fn(y, self.model(x, training=training)) + self.penalty_term()
 
-    def reset(self, penalty: Penalty, seed: int, train_idx: np.ndarray | None = None) -> None:
-        """Fresh weights from ``seed``, zeroed optimizer state, the penalty's strengths, and
-        the scaling fitted on the rows ``train_idx`` (default: all)."""
+    def reset(
+        self,
+        penalty: Penalty,
+        seed: int,
+        train_idx: np.ndarray | None = None,
+        lr: float | None = None,
+    ) -> None:
+        """Fresh weights from ``seed``, zeroed optimizer state, the learning rate ``lr``
+        (``None``: the settings'), the penalty's strengths, and the scaling fitted on the rows
+        ``train_idx`` (default: all)."""
         if self.fitted is not None:
             rows = self.x_np if train_idx is None else self.x_np[train_idx]
             self.fitted = fit_scaling(self.scaling, rows)
@@ -126,9 +138,10 @@ class KerasTrainer:
         self.model.set_weights(self.new_model().get_weights())
         for variable in self.optimizer.variables:  # step count, moments (and the rate, set next)
             variable.assign(tf.zeros_like(variable))
-        self.optimizer.learning_rate = self.settings.lr
+        self.optimizer.learning_rate = self.settings.lr if lr is None else lr
         self.l1.assign(penalty.l1)
         self.l2.assign(penalty.l2)
+        self.weight_decay.assign(penalty.weight_decay)
         self.penalty = penalty
 
     def fit(
@@ -140,9 +153,10 @@ class KerasTrainer:
         seed: int,
         on_epoch: EpochHook | None = None,
         on_epoch_end: EpochLogs | None = None,
+        lr: float | None = None,
     ) -> Fit:
         rows = np.asarray(train_idx, dtype=np.int64)
-        self.reset(penalty, seed, rows)
+        self.reset(penalty, seed, rows, lr)
         model = self.model
         rng = np.random.default_rng(seed)
 
@@ -169,6 +183,7 @@ class KerasTrainer:
         """``epoch(order) -> (sum of batch loss * batch size, correct predictions)``."""
         model, optimizer = self.model, self.optimizer
         variables = model.trainable_variables
+        decayed = penalized_variables(model)
         batch = self.settings.batch_size
         x, y = self.x, self.y
         fitted = self.fitted is not None
@@ -181,7 +196,9 @@ class KerasTrainer:
             with tf.GradientTape() as tape:
                 logits = model(xb, training=True)
                 loss = self.loss_fn(yb, logits) + self.penalty_term()
-            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+            gradients = tape.gradient(loss, variables)
+            decay_variables(decayed, self.weight_decay, optimizer.learning_rate)
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
             correct = tf.reduce_sum(tf.cast(tf.argmax(logits, 1) == yb, tf.int64))
             return loss * tf.cast(tf.shape(yb)[0], tf.float32), correct
 

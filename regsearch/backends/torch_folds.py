@@ -38,10 +38,11 @@ from regsearch.backends.base import (
     FoldsAsJobs,
     GroupJudge,
     Job,
+    common_lr,
 )
 from regsearch.backends.loop import PopulationProgress, validation_scores
 from regsearch.backends.torch_model import penalized_parameters
-from regsearch.backends.torch_ops import adam, as_logits, population_penalty
+from regsearch.backends.torch_ops import adam, as_logits, decay_weights, population_penalty
 from regsearch.backends.torch_trainer import TorchTrainer
 
 RANDOM_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
@@ -91,10 +92,11 @@ class VmappedFolds(FoldsAsJobs):
         """Train one model per job at once: the folds of a trial, or of several trials.
 
         Each model starts from the same weights as ``fit`` with its seed would, sees only its
-        own rows in its own shuffled order, with its own penalty strengths (a tensor of one
-        value per model), and the summed loss ``sum_m (mean CE_m + penalty_m)`` has model m's
-        loss as the only term that depends on its weights, so Adam (elementwise) updates each
-        exactly as alone. Early stopping, the best epoch and its weights are kept per model.
+        own rows in its own shuffled order, with its own penalty strengths and weight decay (a
+        tensor of one value per model), and the summed loss ``sum_m (mean CE_m + penalty_m)``
+        has model m's loss as the only term that depends on its weights, so Adam (elementwise)
+        updates each exactly as alone. Early stopping, the best epoch and its weights are kept
+        per model.
         When the models' row counts straddle a multiple of the batch size, the last step's
         batches differ in size: that step runs the models one by one (so batch statistics see
         only real rows), and a model without rows left gets a zero gradient (Adam's moments
@@ -111,7 +113,7 @@ class VmappedFolds(FoldsAsJobs):
         starts = [trainer.new_model(job.seed, job.train_idx).train() for job in jobs]
         template = copy.deepcopy(starts[0])
         device = trainer.torch_device
-        stack = _Stack(template, starts, jobs, trainer.settings.lr, device)
+        stack = _Stack(template, starts, jobs, common_lr(jobs, trainer.settings.lr), device)
         del starts
 
         def call(p: dict[str, torch.Tensor], b: dict[str, torch.Tensor], x: torch.Tensor) -> Any:
@@ -168,6 +170,7 @@ class VmappedFolds(FoldsAsJobs):
                 model_loss = mean_ce + stack.penalties()
                 stack.optimizer.zero_grad(set_to_none=True)
                 model_loss.sum().backward()
+                stack.decay(counts)
                 stack.optimizer.step()
                 loss_sum += model_loss.detach().double() * torch.tensor(
                     counts, dtype=torch.float64, device=device
@@ -207,8 +210,8 @@ class VmappedFolds(FoldsAsJobs):
 
 
 class _Stack:
-    """The stacked parameters, buffers, penalties and Adam state of the models still
-    training (``live``: their job indices, in stack order)."""
+    """The stacked parameters, buffers, penalties, weight decays and Adam state of the models
+    still training (``live``: their job indices, in stack order)."""
 
     def __init__(
         self,
@@ -227,6 +230,10 @@ class _Stack:
             torch.tensor(values, dtype=torch.float32, device=device) if any(values) else None
             for values in ([job.penalty.l1 for job in jobs], [job.penalty.l2 for job in jobs])
         ]
+        decays = [job.penalty.weight_decay for job in jobs]
+        self._decay = (
+            torch.tensor(decays, dtype=torch.float64, device=device) if any(decays) else None
+        )
         self.optimizer = adam(self._trained(), lr)
 
     def _trained(self) -> list[torch.Tensor]:
@@ -235,6 +242,16 @@ class _Stack:
     def penalties(self) -> torch.Tensor:
         l1, l2 = self._strengths
         return population_penalty([self.params[n] for n in self._penalized_names], l1, l2)
+
+    def decay(self, counts: list[int]) -> None:
+        """Each model's decoupled weight decay, before the Adam step (see
+        :func:`~regsearch.backends.torch_ops.decay_weights`); a model without rows in this
+        step (``counts``: each model's rows) is not decayed: alone, it would not step."""
+        if self._decay is None:
+            return
+        stepping = torch.tensor([c > 0 for c in counts], device=self._decay.device)
+        weights = [self.params[n] for n in self._penalized_names]
+        decay_weights(weights, self.lr, torch.where(stepping, self._decay, 0.0))
 
     def model(self, position: int) -> nn.Module:
         """A standalone copy of the model at ``position`` of the stack."""
@@ -264,6 +281,8 @@ class _Stack:
         self.params = params
         self.buffers = {n: t.index_select(0, index) for n, t in self.buffers.items()}
         self._strengths = [None if s is None else s.index_select(0, index) for s in self._strengths]
+        if self._decay is not None:
+            self._decay = self._decay.index_select(0, index)
         self.live = [self.live[p] for p in positions]
         self.optimizer = adam(self._trained(), self.lr)
         self.optimizer.state.update(sliced)

@@ -1,8 +1,9 @@
 """The PyTorch trainer: a tensor-indexed training loop for any ``nn.Module`` returning logits (or
 probabilities, see :data:`regsearch.models.summary.OUTPUTS`), one model at a time. Images
-reach the model as ``(N, C, H, W)``. The penalty is the explicit Keras ``L1L2`` term
-(:mod:`regsearch.backends.torch_ops`); the backend (:mod:`regsearch.backends.torch`) attaches
-the batched path of a trial's folds (:mod:`regsearch.backends.torch_folds`).
+reach the model as ``(N, C, H, W)``. The penalty is the explicit Keras ``L1L2`` term, the
+weight decay AdamW's (:mod:`regsearch.backends.torch_ops`); the backend
+(:mod:`regsearch.backends.torch`) attaches the batched path of a trial's folds
+(:mod:`regsearch.backends.torch_folds`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from regsearch.backends.torch_model import (
 from regsearch.backends.torch_ops import (
     adam,
     as_logits,
+    decay_weights,
     describe_device,
     keras_layout,
     penalized_loss,
@@ -111,9 +113,12 @@ class TorchTrainer:
         seed: int,
         on_epoch: EpochHook | None = None,
         on_epoch_end: EpochLogs | None = None,
+        lr: float | None = None,
     ) -> Fit:
         model = self.new_model(seed, train_idx)
-        optimizer = adam(model.parameters(), self.settings.lr)
+        lr = self.settings.lr if lr is None else lr
+        optimizer = adam(model.parameters(), lr)
+        decayed = penalized_weights(model) if penalty.weight_decay else []
         generator = torch.Generator().manual_seed(seed)  # on the CPU: the same order anywhere
         rows = torch.from_numpy(np.asarray(train_idx, dtype=np.int64)).to(self.torch_device)
         x_train, y_train = self.x[rows], self.y[rows]
@@ -132,6 +137,8 @@ class TorchTrainer:
                 loss = penalized_loss(logits, yb, model, penalty)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if decayed:
+                    decay_weights(decayed, lr, penalty.weight_decay)
                 optimizer.step()
                 loss_sum += loss.detach() * len(batch_rows)
                 correct += (logits.detach().argmax(1) == yb).sum()

@@ -72,10 +72,17 @@ def check_fold_parallel_reports_divergence(
 
 
 def _population() -> tuple[list[tuple[np.ndarray, np.ndarray]], list[Job]]:
-    """Three folds of each of four trials with different penalties, none among them."""
+    """Three folds of each of five trials with different penalties: none, the loss penalties,
+    and the decoupled weight decay."""
     order = np.random.default_rng(1).permutation(300)
     folds = [(np.setdiff1d(order, part), part) for part in np.array_split(order, 3)]
-    penalties = [Penalty(), Penalty(l1=1e-3), Penalty(l2=1e-2), Penalty(l1=1e-4, l2=1e-3)]
+    penalties = [
+        Penalty(),
+        Penalty(l1=1e-3),
+        Penalty(l2=1e-2),
+        Penalty(l1=1e-4, l2=1e-3),
+        Penalty(weight_decay=0.5),
+    ]
     jobs = [
         Job(tr, va, penalty, seed=10 * group + i, group=group)
         for group, penalty in enumerate(penalties)
@@ -87,8 +94,8 @@ def _population() -> tuple[list[tuple[np.ndarray, np.ndarray]], list[Job]]:
 def check_population_matches_one_by_one(
     backend: Backend, model: ModelFactory | None = None, device: str = "cpu"
 ) -> None:
-    """The folds of several trials with different penalties (none among them) trained as one
-    population give each model what ``fit`` gives it alone."""
+    """The folds of several trials with different penalties (none and the weight decay among
+    them) trained as one population give each model what ``fit`` gives it alone."""
     data = CHECK_DATA
     trainer = make_trainer(backend, model, device, epochs=4, patience=1)
     if (batched := _batched(trainer)) is None:

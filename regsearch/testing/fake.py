@@ -38,6 +38,7 @@ class Call:
     penalty: Penalty
     epochs: int
     seed: int
+    lr: float | None = None
 
 
 @dataclass
@@ -88,6 +89,7 @@ class FakeTrainer(FoldsAsJobs):
         seed: int,
         on_epoch: EpochHook | None = None,
         on_epoch_end: EpochLogs | None = None,
+        lr: float | None = None,
     ) -> Fit:
         for epoch in range(1, epochs + 1):  # where a real loop checks for Ctrl-C
             interrupt.check()
@@ -100,6 +102,7 @@ class FakeTrainer(FoldsAsJobs):
                 penalty,
                 epochs,
                 seed,
+                lr,
             )
         )
         if penalty.l1 > self.diverge_above:
@@ -114,7 +117,9 @@ class FakeTrainer(FoldsAsJobs):
             rows = scaling.apply(rows)
         x = np.hstack([rows, np.ones((len(train_idx), 1))])
         targets = np.eye(self.n_classes)[self.y[train_idx]]
-        ridge = penalty.l2 * len(train_idx) + 1e-6
+        # The decay shrinks weights as an L2 penalty would; / 1000 puts its range (about
+        # 1e-4 to 10) on the lambdas' scale.
+        ridge = (penalty.l2 + penalty.weight_decay / 1000) * len(train_idx) + 1e-6
         w = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ targets)
         if scaling is not None:  # built in: ((x - shift) / scale) @ W + b on raw rows
             w[:-1] = w[:-1] / scaling.scale[:, None]
@@ -159,7 +164,9 @@ class FakeTrainer(FoldsAsJobs):
                 fits.append(Fit(model=None, history={}, diverged="stopped with its group"))
                 continue
             logs = None if on_epoch_end is None else functools.partial(_as_job, on_epoch_end, i)
-            fit = self.fit(job.train_idx, job.val_idx, job.penalty, epochs, job.seed, None, logs)
+            fit = self.fit(
+                job.train_idx, job.val_idx, job.penalty, epochs, job.seed, None, logs, job.lr
+            )
             if fit.diverged is not None:
                 stopped.add(job.group)
             fits.append(fit)
