@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from regsearch import records
 from regsearch.backends import saved
-from regsearch.config import PENALTY_TYPES, SearchSpace, StudyConfig, TrainSettings
+from regsearch.config import DEFAULT_PENALTIES, SearchSpace, StudyConfig, TrainSettings
 from regsearch.cv.folds import splitter_splits
 from regsearch.cv.selection import select
 from regsearch.data import Dataset
@@ -62,9 +62,12 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             every trial is scored on.
         n_trials: finished trials the study holds, the baseline included.
         penalties: the penalty types the sampler may choose (see
-            :class:`~regsearch.config.SearchSpace`).
+            :class:`~regsearch.config.SearchSpace`): ``l1``, ``l2``, ``l1_l2`` (by default
+            these three) and ``weight_decay``.
         lambda_min: the lower end of each lambda's log-uniform range.
         lambda_max: the upper end of each lambda's log-uniform range.
+        decay_min: the lower end of the ``weight_decay``'s log-uniform range.
+        decay_max: the upper end of the ``weight_decay``'s log-uniform range.
         epochs: the epoch cap of each fold (see :class:`~regsearch.config.TrainSettings`).
         batch_size: the mini-batch size.
         lr: Adam's learning rate.
@@ -110,9 +113,11 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         backend: str = "torch",
         cv: Any = 5,
         n_trials: int = 20,
-        penalties: tuple[str, ...] = PENALTY_TYPES,
+        penalties: tuple[str, ...] = DEFAULT_PENALTIES,
         lambda_min: float = _DEFAULT_SPACE.lambda_min,
         lambda_max: float = _DEFAULT_SPACE.lambda_max,
+        decay_min: float = _DEFAULT_SPACE.decay_min,
+        decay_max: float = _DEFAULT_SPACE.decay_max,
         epochs: int = _DEFAULT_TRAIN.epochs,
         batch_size: int = _DEFAULT_TRAIN.batch_size,
         lr: float = _DEFAULT_TRAIN.lr,
@@ -137,6 +142,8 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         self.penalties = penalties
         self.lambda_min = lambda_min
         self.lambda_max = lambda_max
+        self.decay_min = decay_min
+        self.decay_max = decay_max
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -216,7 +223,13 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             scale=self.scale,
             threads=self.threads,
             trial_batch=self.trial_batch,
-            space=SearchSpace(tuple(self.penalties), self.lambda_min, self.lambda_max),
+            space=SearchSpace(
+                tuple(self.penalties),
+                self.lambda_min,
+                self.lambda_max,
+                self.decay_min,
+                self.decay_max,
+            ),
             train=TrainSettings(
                 epochs=self.epochs,
                 batch_size=self.batch_size,

@@ -29,9 +29,11 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from regsearch.errors import RecordError
-from regsearch.penalty import Penalty
+from regsearch.penalty import STRENGTHS, Penalty
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import optuna
     from optuna.trial import FrozenTrial
 
@@ -200,16 +202,36 @@ def set_reason(trial: optuna.Trial, text: str) -> None:
 
 
 def baseline_trial(study: optuna.Study) -> FrozenTrial | None:
-    """The study's complete baseline trial, or ``None``."""
-    from optuna.trial import TrialState
-
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return next((t for t in complete if is_baseline(t)), None)
+    """The study's baseline for the comparison (:func:`best_unregularized`), or ``None``."""
+    return best_unregularized(study.get_trials(deepcopy=False))
 
 
 def penalty_of(trial: FrozenTrial) -> Penalty:
     """The penalty a trial used (the baseline's is ``Penalty()``)."""
-    return Penalty(l1=float(trial.params.get("l1", 0.0)), l2=float(trial.params.get("l2", 0.0)))
+    return Penalty(**{name: float(trial.params.get(name, 0.0)) for name in STRENGTHS})
+
+
+def lr_of(trial: FrozenTrial) -> float | None:
+    """The learning rate a trial sampled, or ``None`` where the study fixed it."""
+    value = trial.params.get("lr")
+    return None if value is None else float(value)
+
+
+def is_unregularized(trial: FrozenTrial) -> bool:
+    """The baseline, or (with the learning rate searched) a trial that sampled no penalty."""
+    return is_baseline(trial) or trial.params.get("penalty") == "none"
+
+
+def best_unregularized(trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
+    """The baseline the answer compares with: the best complete unregularized trial (the
+    highest mean CV score, the lowest number among equals), a maximum over its trials as for
+    every family. With a fixed learning rate there is one such trial, the baseline."""
+    from optuna.trial import TrialState
+
+    candidates = [t for t in trials if t.state == TrialState.COMPLETE and is_unregularized(t)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda t: (t.value if t.value is not None else -math.inf, -t.number))
 
 
 def penalty_kind(trial: FrozenTrial) -> str:

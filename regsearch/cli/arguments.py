@@ -5,12 +5,13 @@ over the values of a ``--config`` file, and read back into a
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 from regsearch.cli.config_file import read_config_file
 from regsearch.config import SearchSpace, StudyConfig, TrainSettings
-from regsearch.errors import EXIT_USAGE, ConfigError
+from regsearch.errors import EXIT_USAGE, ConfigError, param
 from regsearch.options import OPTIONS, TARGETS, flag, option_defaults
 
 
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
             option.flag,
             # A list is parsed with the config (its error then reads like every other).
             type=str if option.listed else option.parse,
-            default=",".join(map(str, default)) if option.listed else default,
+            default=",".join(map(str, default)) if option.listed and default else default,
             choices=option.choices,
             required=option.required,
             metavar=option.metavar,
@@ -60,6 +61,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, arg
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("--config")
     path = peek.parse_known_args(argv)[0].config
+    values: dict[str, Any] = {}
     if path is not None:
         try:
             values = read_config_file(path)
@@ -69,7 +71,21 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, arg
         for action in parser._actions:
             if action.dest in values:
                 action.required = False  # given by the file
-    return parser, parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.lr_range is not None and _given("lr", argv, values):
+        error = ConfigError(
+            f"{param('lr')} and {param('lr_range')} both set the learning rate: "
+            f"{param('lr')} fixes it, {param('lr_range')} searches it. Give one of them."
+        )
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {error.render(flag)}\n")
+    return parser, args
+
+
+def _given(name: str, argv: Sequence[str] | None, values: dict[str, Any]) -> bool:
+    """Whether option ``name`` was given on the command line or in the ``--config`` file."""
+    words = sys.argv[1:] if argv is None else list(argv)
+    option = flag(name)
+    return name in values or any(w == option or w.startswith(option + "=") for w in words)
 
 
 def config_from_args(args: argparse.Namespace) -> StudyConfig:

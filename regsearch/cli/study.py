@@ -110,7 +110,13 @@ def header(config: StudyConfig, storage: str) -> str:
         f"regsearch: study {config.name!r} in {storage}: backend "
         f"{config.backend}, {config.describe_splits()}, {config.trials} trials, penalties "
         f"{','.join(config.space.penalties)}, lambda in "
-        f"[{config.space.lambda_min:g}, {config.space.lambda_max:g}], pruner {config.pruner}"
+        f"[{config.space.lambda_min:g}, {config.space.lambda_max:g}], "
+        + (
+            f"weight_decay in [{config.space.decay_min:g}, {config.space.decay_max:g}], "
+            if config.space.decays
+            else ""
+        )
+        + f"pruner {config.pruner}"
         + (f", {config.workers} workers" if config.workers > 1 else "")
         + nested
     )

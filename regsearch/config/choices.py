@@ -25,8 +25,14 @@ backend is a module with a ``BACKEND`` object and a line here."""
 
 BACKENDS: tuple[str, ...] = tuple(BACKEND_MODULES)
 
-PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2")
-"""Penalty types the sampler may choose: ``l1 * sum|W|``, ``l2 * sum W^2``, or both."""
+PENALTY_TYPES: tuple[str, ...] = ("l1", "l2", "l1_l2", "weight_decay")
+"""Penalty types the sampler may choose: ``l1 * sum|W|``, ``l2 * sum W^2`` or both in the loss,
+or decoupled ``weight_decay`` in the optimizer (see :mod:`regsearch.penalty`)."""
+DEFAULT_PENALTIES: tuple[str, ...] = ("l1", "l2", "l1_l2")
+"""The penalty types searched unless told otherwise (the loss penalties)."""
+NO_PENALTY = "none"
+"""The unregularized configuration's penalty type: the baseline's, and a family of its own
+that the sampler may choose when the learning rate is searched."""
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 """Where models train: ``auto`` (a CUDA GPU when the framework sees one, else the CPU)."""

@@ -178,6 +178,14 @@ class StudyConfig:
                 f"is {self.pruner}. Add {param('pruner')} epochs (judged between epochs) or "
                 f"none, or leave {param('trial_batch')} out."
             )
+        if self.trial_batch > 1 and self.space.lr_range is not None:
+            raise ConfigError(
+                f"{param('trial_batch')} {self.trial_batch} trains several trials' folds as one "
+                f"computation with one optimizer, so at one learning rate, but "
+                f"{param('lr_range')} gives each trial its own. Leave {param('trial_batch')} "
+                f"out, or fix the learning rate with {param('lr')} instead of "
+                f"{param('lr_range')}."
+            )
         if self.workers > 1 and not importable(self.model):
             raise ConfigError(
                 f"{param('workers')} {self.workers} runs trials in other processes, which find "
@@ -240,10 +248,6 @@ class StudyConfig:
             "folds": self.folds,
             "repeats": self.repeats,
             "seed": self.seed,
-            "space": {
-                "penalties": list(self.space.penalties),
-                "lambda_min": self.space.lambda_min,
-                "lambda_max": self.space.lambda_max,
-            },
+            "space": self.space.identity(),
             "train": {**asdict(self.train), "hidden": list(self.train.hidden)},
         }

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from regsearch import records
 from regsearch.backends.base import Job
-from regsearch.cv.sampling import suggest_penalty
+from regsearch.cv.sampling import suggest_configuration
 from regsearch.errors import SurplusTrial
 from regsearch.metrics import accuracy, cross_entropy
 from regsearch.penalty import Penalty, weight_stats
@@ -84,7 +84,7 @@ class CrossValidationObjective:
         if records.is_baseline(trial):
             self._refuse_second_baseline(trial)
         space, train = self.config.space, self.config.train
-        penalty = Penalty() if records.is_baseline(trial) else suggest_penalty(trial, space)
+        penalty, lr = suggest_configuration(trial, space, records.is_baseline(trial))
         trial.set_user_attr(records.PENALTY, penalty.kind)
         records.set_attr(trial, records.WORKER, records.worker_id())
         records.set_attr(trial, records.DEVICE, self.trainer.device)
@@ -93,7 +93,7 @@ class CrossValidationObjective:
         k = len(self.folds)
         reusable = self._folds_of_killed_trial(trial)
         batched = self._train_folds_at_once(
-            trial, [i for i in range(k) if i not in reusable], penalty
+            trial, [i for i in range(k) if i not in reusable], penalty, lr
         )
         for i, (train_idx, val_idx) in enumerate(self.folds):
             self._where = f"in fold {i}"
@@ -114,6 +114,7 @@ class CrossValidationObjective:
                 fold_seed(self.config.seed, i),
                 on_epoch=self._epoch_hook(trial.number, i),
                 on_epoch_end=self._epoch_logs(trial.number, [i], penalty),
+                lr=lr,
             )
             if self.observer is not None:
                 self.observer.on_fold(trial.number, i, penalty, fit)
@@ -121,7 +122,7 @@ class CrossValidationObjective:
                 self._prune(
                     trial,
                     f"diverged in fold {i}: {fit.diverged} with penalty {penalty.describe()} "
-                    f"and lr {train.lr:g}",
+                    f"and lr {train.lr if lr is None else lr:g}",
                 )
             score, fit_time = self._record_fold(trial, i, fit, val_idx)
             scores.append(score)
@@ -215,7 +216,7 @@ class CrossValidationObjective:
         raise optuna.TrialPruned(reason)
 
     def _train_folds_at_once(
-        self, trial: optuna.Trial, folds: list[int], penalty: Penalty
+        self, trial: optuna.Trial, folds: list[int], penalty: Penalty, lr: float | None
     ) -> dict[int, Fit]:
         """Train ``folds`` as one batched computation where the policy allows it (nothing is
         pruned between folds) and the trainer can, together with the other trials of its
@@ -228,7 +229,8 @@ class CrossValidationObjective:
             return {}
         self._where = "while training its folds at once"
         jobs = [
-            Job(*self.folds[i], penalty=penalty, seed=fold_seed(self.config.seed, i)) for i in folds
+            Job(*self.folds[i], penalty=penalty, seed=fold_seed(self.config.seed, i), lr=lr)
+            for i in folds
         ]
         hook = self._epoch_hook(trial.number, None)
         judge = EpochJudge(trial, self.config.train.epochs) if self.policy.judges_epochs else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +12,7 @@ import numpy as np
 from regsearch import records
 from regsearch.errors import RecordError, RefitError, param
 from regsearch.metrics import accuracy, cross_entropy
+from regsearch.penalty import Penalty
 from regsearch.seeds import refit_seed
 
 if TYPE_CHECKING:
@@ -40,6 +41,17 @@ class RefitResult:
     majority_accuracy: float | None = None
     """The test accuracy of always predicting the training set's most frequent class: what
     a model that learned nothing scores (``None`` in studies refit before it was recorded)."""
+    weight_decay: float = 0.0
+    """The decoupled weight decay the refit trained with (0 for the loss penalties): the
+    trial's, scaled to the same timescale (:func:`refit_decay`)."""
+    lr: float | None = None
+    """The learning rate the refit trained with, where it was searched (``None``: the
+    settings' fixed ``lr``)."""
+
+    @property
+    def strengths(self) -> Penalty:
+        """The configuration's strengths as a :class:`~regsearch.penalty.Penalty`."""
+        return Penalty(self.l1, self.l2, self.weight_decay)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +67,16 @@ def refit_epochs(trial: optuna.trial.FrozenTrial) -> int:
     return max(1, math.ceil(float(np.median(best))))
 
 
+def refit_decay(weight_decay: float, fold_rows: float, all_rows: int) -> float:
+    """The refit's weight decay: the same timescale in epochs as on the folds.
+
+    Decoupled decay averages the updates over about ``1 / (lr * wd)`` steps, i.e.
+    ``B / (lr * wd * N)`` epochs of ``N`` rows in batches of ``B`` (Wang & Aitchison, ICML
+    2025); keeping that constant from ``fold_rows`` to ``all_rows`` (the refit trains on about
+    ``k / (k - 1)`` times a fold's rows) gives ``wd * fold_rows / all_rows``."""
+    return weight_decay * fold_rows / all_rows
+
+
 def refit_and_test(
     trainer: Trainer,
     dataset: Dataset,
@@ -62,14 +84,24 @@ def refit_and_test(
     seed: int,
     save_to: Path | None = None,
     observer: Observer | None = None,
+    fold_rows: float | None = None,
 ) -> RefitResult:
-    """Train ``trial``'s penalty on every training row for :func:`refit_epochs` epochs, with no
-    early stopping, tell ``observer`` (:meth:`~regsearch.observe.base.Observer.on_refit`),
-    then evaluate once on the test set, if there is one (and save the model to ``save_to``)."""
+    """Train ``trial``'s configuration (penalty, and learning rate where it was searched) on
+    every training row for :func:`refit_epochs` epochs, with no early stopping, tell
+    ``observer`` (:meth:`~regsearch.observe.base.Observer.on_refit`), then evaluate once on
+    the test set, if there is one (and save the model to ``save_to``).
+
+    A weight decay keeps its timescale (:func:`refit_decay`: scaled by ``fold_rows``, the
+    folds' mean training rows, over all rows)."""
     penalty = records.penalty_of(trial)
-    epochs = refit_epochs(trial)
     all_rows = np.arange(len(dataset.y_train))
-    fit = trainer.fit(all_rows, None, penalty, epochs, refit_seed(seed))
+    if penalty.weight_decay and fold_rows:
+        penalty = replace(
+            penalty, weight_decay=refit_decay(penalty.weight_decay, fold_rows, len(all_rows))
+        )
+    epochs = refit_epochs(trial)
+    lr = records.lr_of(trial)
+    fit = trainer.fit(all_rows, None, penalty, epochs, refit_seed(seed), lr=lr)
     if observer is not None:
         observer.on_refit(trial.number, penalty, fit)
     if fit.diverged is not None:
@@ -97,4 +129,6 @@ def refit_and_test(
         fit_time=fit.fit_time,
         model_path=model_path,
         majority_accuracy=majority,
+        weight_decay=penalty.weight_decay,
+        lr=lr,
     )

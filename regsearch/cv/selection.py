@@ -27,11 +27,11 @@ def standard_error(scores: list[float]) -> float:
 
 
 def strength(trial: FrozenTrial) -> float:
-    """How strongly a configuration regularizes, for the one-standard-error rule: ``l1 + l2``
-    (0 for the baseline). Exact within one penalty type; across types it is a convention, as
-    lambdas of L1 and L2 are not on one scale."""
+    """How strongly a configuration regularizes, for the one-standard-error rule: ``l1 + l2 +
+    weight_decay`` (0 for the baseline). Exact within one penalty type; across types it is a
+    convention, as the strengths of L1, L2 and the decay are not on one scale."""
     penalty = records.penalty_of(trial)
-    return penalty.l1 + penalty.l2
+    return penalty.l1 + penalty.l2 + penalty.weight_decay
 
 
 def select_best(trials: Sequence[FrozenTrial]) -> FrozenTrial:

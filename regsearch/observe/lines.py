@@ -16,10 +16,16 @@ def trial_line(trial: FrozenTrial) -> str:
     """One line for a finished trial: number, penalty, lambdas, score or reason, time."""
     seconds = trial.duration.total_seconds() if trial.duration else 0.0
     penalty = records.penalty_of(trial)
-    head = (
-        f"trial {trial.number:>3}  {records.penalty_kind(trial):<6} "
-        f"l1={lambda_cell(penalty.l1):<9} l2={lambda_cell(penalty.l2):<9}"
+    kind = records.penalty_kind(trial)
+    strengths = (
+        # As wide as the lambdas' two columns, less what the longer type name took.
+        f"{'wd=' + lambda_cell(penalty.weight_decay):<{25 - max(0, len(kind) - 6)}}"
+        if penalty.weight_decay
+        else f"l1={lambda_cell(penalty.l1):<9} l2={lambda_cell(penalty.l2):<9}"
     )
+    lr = records.lr_of(trial)
+    rate = "" if lr is None else f" lr={lr:.2e}"
+    head = f"trial {trial.number:>3}  {kind:<6} {strengths}{rate}"
     if trial.state == TrialState.COMPLETE:
         mean = trial.user_attrs[records.MEAN_SCORE]
         std = trial.user_attrs[records.STD_SCORE]

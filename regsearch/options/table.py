@@ -47,6 +47,18 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def parse_lr_range(text: str) -> tuple[float, ...]:
+    """Parse ``"1e-4,1e-2"`` into ``(0.0001, 0.01)``; the range is checked by
+    :class:`SearchSpace`."""
+    try:
+        return tuple(float(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{param('lr_range')} must be two learning rates LOW,HIGH, got {text!r}. "
+            f"Example: {param('lr_range')} 1e-4,1e-2"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Option:
     """One option of the study command.
@@ -114,7 +126,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "penalties",
-        "comma-separated penalty types the sampler may choose",
+        "comma-separated penalty types the sampler may choose: l1, l2, l1_l2 (in the loss), "
+        "weight_decay (decoupled, in the optimizer, as AdamW)",
         target="space",
         parse=parse_penalties,
         listed=True,
@@ -127,6 +140,19 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "lambda_max", "upper end of each lambda's log-uniform range", target="space", parse=float
+    ),
+    Option(
+        "decay_min",
+        "lower end of the weight_decay's log-uniform range (> 0); the decay shrinks each weight "
+        "by lr * weight_decay per step, so its useful values lie far above an l2 lambda's",
+        target="space",
+        parse=float,
+    ),
+    Option(
+        "decay_max",
+        "upper end of the weight_decay's log-uniform range",
+        target="space",
+        parse=float,
     ),
     Option(
         "dataset",
@@ -177,7 +203,18 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("epochs", "maximum epochs per fold", target="train", parse=int),
     Option("batch_size", "mini-batch size", target="train", parse=int),
-    Option("lr", "Adam learning rate", target="train", parse=float),
+    Option(
+        "lr", "Adam learning rate (fixed; see --lr-range to search it)", target="train", parse=float
+    ),
+    Option(
+        "lr_range",
+        "search Adam's learning rate too, log-uniformly in LOW,HIGH (e.g. 1e-4,1e-2), the "
+        "unregularized configuration's alike (instead of --lr; trains one trial at a time)",
+        target="space",
+        parse=parse_lr_range,
+        listed=True,
+        metavar="LOW,HIGH",
+    ),
     Option(
         "hidden",
         "hidden layer widths of --model mlp, e.g. 256,128 for two layers",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from regsearch.penalty import Penalty
+from regsearch.penalty import STRENGTHS, Penalty
 
 if TYPE_CHECKING:
     from regsearch.results import StudyResult
@@ -16,7 +16,7 @@ def outer_line(result: StudyResult) -> str:
     """One inner study's answer: its choice, inner CV score and held-out accuracy."""
     chosen, baseline = result.chosen, result.baseline
     base = "" if baseline is None else f", the baseline's {baseline.test_accuracy:.4f}"
-    choice = configuration_text(chosen.penalty, chosen.l1, chosen.l2)
+    choice = configuration_text(chosen.penalty, chosen.strengths)
     return (
         f"{result.study.study_name}: chose {choice}"
         f" (inner CV accuracy {chosen.cv_accuracy:.4f}); its refit scored "
@@ -35,7 +35,7 @@ def nested_lines(record: dict[str, Any]) -> list[str]:
         f"  {'outer':>5}  {'chosen':<28} {'inner CV':>8}  {'held-out':>8}  {'baseline':>8}",
     ]
     for o in outer:
-        chosen = configuration_text(o["penalty"], o["l1"], o["l2"])
+        chosen = configuration_text(o["penalty"], Penalty.of(o))
         base = o["baseline_accuracy"]
         lines.append(
             f"  {o['fold']:>5}  {chosen:<28} {o['inner_cv_accuracy']:>8.4f}  "
@@ -71,18 +71,18 @@ def stability(record: dict[str, Any]) -> str:
         f"{kind} in {count} of {len(outer)}"
         for kind, count in sorted(kinds.items(), key=lambda kc: -kc[1])
     ]
-    for name in ("l1", "l2"):
-        values = [o[name] for o in outer if o[name] > 0]
+    for name in STRENGTHS:
+        values = [o.get(name, 0.0) for o in outer if o.get(name, 0.0) > 0]
         if len(values) >= 2:
             low, high = min(values), max(values)
             parts.append(f"{name} from {low:.2g} to {high:.2g} (a factor of {high / low:.3g})")
         elif values:
             parts.append(f"{name} {values[0]:.2g} once")
-    main = configuration_text(record["penalty"], record["l1"], record["l2"])
+    main = configuration_text(record["penalty"], Penalty.of(record))
     return f"{'; '.join(parts)}; on all training data: {main}"
 
 
-def configuration_text(penalty: str, l1: float, l2: float) -> str:
+def configuration_text(penalty: str, strengths: Penalty) -> str:
     """``l2 l2=0.00012``, or ``none`` for the baseline."""
-    lambdas = Penalty(l1, l2).lambdas(".2g")
+    lambdas = strengths.lambdas(".2g")
     return f"{penalty} {lambdas}" if lambdas else penalty

@@ -34,7 +34,7 @@ def answer(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> str:
     refit, baseline = records.refit_record(study), records.baseline_refit_record(study)
     if not refit:
         return records.NO_ANSWER
-    penalty = Penalty(refit.get("l1", 0.0), refit.get("l2", 0.0))
+    penalty = Penalty.of(refit)
     chosen = ", ".join(filter(None, (refit["penalty"], penalty.lambdas(".3g"))))
     base = records.baseline_trial(study)  # refit only where there is a test set
     parts = [
@@ -140,12 +140,12 @@ def _headline(study: optuna.Study) -> str:
         return "Not finished: no refit yet"
     if refit.get("penalty") == "none":
         return "Answer: no penalty (the unregularized baseline scored best)"
-    penalty = Penalty(refit.get("l1", 0.0), refit.get("l2", 0.0))
+    penalty = Penalty.of(refit)
     return f"Answer: {refit['penalty']}, {penalty.lambdas('.3g')}"
 
 
 def _row(label: str, refit: dict[str, Any]) -> str:
-    penalty = Penalty(refit.get("l1", 0.0), refit.get("l2", 0.0))
+    penalty = Penalty.of(refit)
     kind = refit.get("penalty", "?")
     lambdas = penalty.lambdas(".3g")
     test = refit.get("test_accuracy")

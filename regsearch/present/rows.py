@@ -54,6 +54,8 @@ def trial_rows(
             "param_penalty": attrs.get(records.PENALTY, trial.params.get("penalty")),
             "param_l1": penalty.l1,
             "param_l2": penalty.l2,
+            "param_weight_decay": penalty.weight_decay,
+            "param_lr": records.lr_of(trial),
         }
         for i in range(n_folds):
             row[records.fold_key(i, f"test_{score}")] = records.fold_value(
@@ -112,7 +114,10 @@ def cv_results(study: optuna.Study, n_splits: int, score: str = "score") -> dict
     def column(key: str) -> list[Any]:
         return [row[key] for row in rows]
 
-    lambdas = ("l1", "l2")
+    # The decay's and the learning rate's columns only where a trial has one: a study of the
+    # loss penalties at a fixed learning rate keeps scikit-learn's keys as they were.
+    searched = [name for name in ("weight_decay", "lr") if any(r[f"param_{name}"] for r in rows)]
+    lambdas = ("l1", "l2", *searched)
     params = [
         {"penalty": row["param_penalty"]}
         | {name: row[f"param_{name}"] for name in lambdas if row[f"param_{name}"]}

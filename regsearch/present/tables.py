@@ -14,8 +14,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP
-from regsearch.cv.comparison import Comparison, corrected_resampled_t_test
 from regsearch.penalty import Penalty, lambda_cell
+from regsearch.present.families import baseline_comparison, family_lines
 from regsearch.present.nested import nested_lines
 
 
@@ -109,6 +109,8 @@ def study_table(
                 "penalty": row["param_penalty"],
                 "l1": lambda_cell(row["param_l1"]),
                 "l2": lambda_cell(row["param_l2"]),
+                "weight_decay": lambda_cell(row["param_weight_decay"]),
+                "lr": lambda_cell(row["param_lr"] or 0.0),
                 "fold accuracies": " ".join("-" if s is None else f"{s:.4f}" for s in scores),
                 "mean ± std": "-" if mean is None else f"{mean:.4f} ± {std:.4f}",
                 "rank": row["rank_test_accuracy"],
@@ -122,7 +124,11 @@ def study_table(
     name = printable(study.study_name)
     lines = [f"Study {name!r}: {study.user_attrs.get(records.DATASET_SUMMARY, '')}"]
     lines += [line for line in (records.model_line(study),) if line] + [""]
-    lines.append(table(compact, list(compact[0]) if compact else ["trial"]))
+    columns = list(compact[0]) if compact else ["trial"]
+    for key in ("weight_decay", "lr"):  # only where searched: a classic study's table stays
+        if not any(row[f"param_{key}"] for row in rows):
+            columns = [c for c in columns if c != key]
+    lines.append(table(compact, columns))
     lines.append("")
     lines += chosen_lines(study, rope_pp)
     return "\n".join(lines)
@@ -133,33 +139,6 @@ def _reason(row: dict[str, Any]) -> str:
     if not row["baseline"]:
         return reason
     return f"baseline, no penalty; {reason}" if reason else "baseline, no penalty"
-
-
-def baseline_comparison(
-    study: optuna.Study, chosen: int, baseline: int, rope_pp: float = DEFAULT_ROPE_PP
-) -> Comparison | None:
-    """The corrected resampled t-test of trial ``chosen`` against trial ``baseline`` on their
-    shared splits (:mod:`regsearch.cv.comparison`), or ``None`` with fewer than 2 of them.
-    Each split holds out 1 of k folds, so ``n_test / n_train = 1 / (k - 1)``; with repeated
-    k-fold there are ``repeats * k`` splits at the same ratio; a study scored on a
-    scikit-learn splitter's splits stores their mean ratio (:data:`records.SPLITTER`)."""
-    a, b = study.trials[chosen].user_attrs, study.trials[baseline].user_attrs
-    folds = records.study_folds(study) or len(records.fold_scores(study.trials[chosen]))
-    splits = records.study_splits(study) or folds
-    diffs = [
-        x - y
-        for x, y in zip(
-            records.fold_values(a, "test_accuracy", splits),
-            records.fold_values(b, "test_accuracy", splits),
-            strict=True,
-        )
-        if x is not None and y is not None
-    ]
-    if len(diffs) < 2 or folds < 2:
-        return None
-    splitter = study.user_attrs.get(records.SPLITTER) or {}
-    ratio = float(splitter.get("test_to_train", 1 / (folds - 1)))
-    return corrected_resampled_t_test(diffs, ratio, rope=rope_pp / 100)
 
 
 def chosen_lines(
@@ -178,7 +157,7 @@ def chosen_lines(
             f"Selection rule: {selection['rule']} (best trial {selection['best_trial']}, "
             f"one-standard-error choice {selection['one_se_trial']})."
         )
-    lambdas = Penalty(refit.get("l1", 0.0), refit.get("l2", 0.0)).lambdas(".3g")
+    lambdas = Penalty.of(refit).lambdas(".3g")
     lines.append(
         f"Chosen: trial {refit['trial_number']} ({refit['penalty']}{', ' if lambdas else ''}"
         f"{lambdas}), CV accuracy {refit['cv_accuracy']:.4f}, refit for {refit['epochs']} "
@@ -194,6 +173,7 @@ def chosen_lines(
         lines.append(f"Baseline: trial {untested.number}, CV accuracy {untested.value:.4f}.")
         lines += comparison_lines(study, refit["trial_number"], untested.number, rope_pp)
     lines += epoch_cap_lines(study, refit["trial_number"], lambda name: f"--{name}")
+    lines += family_lines(study, rope_pp)
     record = study.user_attrs.get(records.NESTED)
     if nested and record:
         lines += ["", *nested_lines(record)]

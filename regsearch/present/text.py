@@ -14,7 +14,8 @@ from regsearch import records
 from regsearch.cv.doubts import doubts
 from regsearch.errors import render
 from regsearch.locations import default_artifact_dir, redact_url
-from regsearch.penalty import Penalty, lambda_cell
+from regsearch.penalty import lambda_cell
+from regsearch.present.families import family_lines
 from regsearch.present.nested import nested_lines
 from regsearch.present.tables import comparison_lines, epoch_cap_lines
 
@@ -38,33 +39,45 @@ def summary(
     )
     n_pruned = len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,)))
     n_failed = len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+    # The decay's and the learning rate's columns only where searched.
+    decays, rates = config.space.decays, config.space.lr_range is not None
+    kind_width = 12 if decays else 6
+    extra_head = (f" {'weight_decay':>12}" if decays else "") + (f" {'lr':>9}" if rates else "")
     lines = [
         "",
         f"Study {study.study_name!r}: {len(completed)} complete, {n_pruned} pruned, "
         f"{n_failed} failed trials; score = mean validation accuracy over "
         f"{config.describe_splits()}.",
         "",
-        f"{'rank':>4}  {'trial':>5}  {'penalty':<6} {'l1':>12} {'l2':>12}  "
+        f"{'rank':>4}  {'trial':>5}  {'penalty':<{kind_width}} {'l1':>12} {'l2':>12}{extra_head}  "
         f"{'accuracy':>16}  {'best epochs'}",
     ]
     for rank, t in enumerate(completed[:top], start=1):
         epochs = records.fold_values(records.attrs(t), "best_epoch", config.n_splits)
         penalty = records.penalty_of(t)
         lines.append(
-            f"{rank:>4}  {t.number:>5}  {t.user_attrs.get(records.PENALTY, '?'):<6} "
+            f"{rank:>4}  {t.number:>5}  {t.user_attrs.get(records.PENALTY, '?'):<{kind_width}} "
             f"{lambda_cell(penalty.l1):>12} {lambda_cell(penalty.l2):>12}"
-            f"  {t.value:.4f} ± {t.user_attrs[records.STD_SCORE]:.4f}  "
+            + (f" {lambda_cell(penalty.weight_decay):>12}" if decays else "")
+            + (f" {records.lr_of(t) or 0.0:>9.2e}" if rates else "")
+            + f"  {t.value:.4f} ± {t.user_attrs[records.STD_SCORE]:.4f}  "
             f"{','.join(str(e) for e in epochs)}"
         )
     chosen, baseline = result.chosen, result.baseline
     lines.append("")
     if baseline is not None:
         rank = next(i for i, t in enumerate(completed, 1) if t.number == baseline.trial_number)
+        unregularized = [t for t in completed if records.is_unregularized(t)]
+        among = (
+            f", the best of {len(unregularized)} unregularized trials over the learning rate"
+            if len(unregularized) > 1
+            else ""
+        )
         lines.append(
-            f"Baseline (no penalty): trial {baseline.trial_number}, CV accuracy "
+            f"Baseline (no penalty{among}): trial {baseline.trial_number}, CV accuracy "
             f"{baseline.cv_accuracy:.4f}, rank {rank} of {len(completed)}."
         )
-    chosen_penalty = Penalty(chosen.l1, chosen.l2)
+    chosen_penalty = chosen.strengths
     penalty_text = (
         "no penalty: regularization did not beat the unregularized baseline"
         if chosen.penalty == "none"
@@ -90,6 +103,7 @@ def summary(
     if baseline is not None:
         lines += comparison_lines(study, chosen.trial_number, baseline.trial_number, config.rope)
     lines += epoch_cap_lines(study, chosen.trial_number, name_of)
+    lines += family_lines(study, config.rope)
     nested = study.user_attrs.get(records.NESTED)
     if nested:
         lines += ["", *nested_lines(nested), ""]

@@ -29,6 +29,7 @@ from regsearch import records
 from regsearch.config import StudyConfig
 from regsearch.cv.folds import make_folds
 from regsearch.data import Dataset
+from regsearch.penalty import Penalty
 
 
 def outer_study_name(name: str, fold: int, outer_folds: int) -> str:
@@ -102,8 +103,7 @@ def summarize(
                 "study": name,
                 "trial_number": refit["trial_number"],
                 "penalty": refit["penalty"],
-                "l1": refit["l1"],
-                "l2": refit["l2"],
+                **Penalty.of(refit).strengths(),
                 "inner_cv_accuracy": refit["cv_accuracy"],
                 "accuracy": refit["test_accuracy"],
                 "baseline_accuracy": baseline.get("test_accuracy"),
@@ -120,8 +120,7 @@ def summarize(
         "cv_accuracy": main["cv_accuracy"],
         "test_accuracy": main["test_accuracy"],
         "penalty": main["penalty"],
-        "l1": main["l1"],
-        "l2": main["l2"],
+        **Penalty.of(main).strengths(),
     }
     study.set_user_attr(records.NESTED, record)
     return record

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 
 from regsearch import records
+from regsearch.config import NO_PENALTY
 from regsearch.errors import StudyMismatch, param
 from regsearch.locations import redact_url
 
@@ -89,6 +90,11 @@ def _record_new_study(
     study.set_user_attr(records.METRIC, records.METRIC_TEXT)
     study.set_user_attr(records.CLASSES, list(dataset.classes or range(dataset.n_classes)))
     queue_baseline(study)
+    if identity[records.CONFIG]["space"].get("lr_range"):
+        # With the learning rate searched, the unregularized family is a choice of the
+        # penalty categorical like the others, and gets at least two learning rates: the
+        # baseline's and this trial's, both sampled as every trial samples its own.
+        study.enqueue_trial({"penalty": NO_PENALTY})
 
 
 def queue_baseline(study: optuna.Study) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 
+import numpy as np
 from optuna.trial import FrozenTrial
 
 from regsearch import records
@@ -101,8 +102,11 @@ def _refit(
         f"all {len(dataset.y_train)} training examples for the median best epoch of its folds."
     )
     trainer = session.trainer
-    chosen = refit_and_test(trainer, dataset, chosen_trial, config.seed, model_path, observer)
-    baseline_trial = next((t for t in completed if records.is_baseline(t)), None)
+    fold_rows = float(np.mean([len(train) for train, _ in session.folds]))
+    chosen = refit_and_test(
+        trainer, dataset, chosen_trial, config.seed, model_path, observer, fold_rows
+    )
+    baseline_trial = records.best_unregularized(completed)
     baseline: RefitResult | None = None
     if baseline_trial is not None and baseline_trial.number == chosen_trial.number:
         baseline = chosen
@@ -110,7 +114,9 @@ def _refit(
         log("No test set: the baseline is not refit (its refit would be scored on nothing).")
     elif baseline_trial is not None:
         log(f"Refitting the unregularized baseline (trial {baseline_trial.number}) the same way.")
-        baseline = refit_and_test(trainer, dataset, baseline_trial, config.seed, observer=observer)
+        baseline = refit_and_test(
+            trainer, dataset, baseline_trial, config.seed, observer=observer, fold_rows=fold_rows
+        )
     if baseline is not None:
         study.set_user_attr(records.BASELINE_REFIT, baseline.to_dict())
     study.set_user_attr(records.REFIT, chosen.to_dict())  # last: its presence means "done"

@@ -1,0 +1,122 @@
+"""Which regularizer helps: each family's best configuration against the baseline, with the
+corrected resampled t-test (:mod:`regsearch.cv.comparison`), and one sentence on top."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from regsearch import records
+from regsearch.config import DEFAULT_ROPE_PP, NO_PENALTY, PENALTY_TYPES
+from regsearch.cv.comparison import Comparison, corrected_resampled_t_test
+
+
+def baseline_comparison(
+    study: optuna.Study, chosen: int, baseline: int, rope_pp: float = DEFAULT_ROPE_PP
+) -> Comparison | None:
+    """The corrected resampled t-test of trial ``chosen`` against trial ``baseline`` on their
+    shared splits (:mod:`regsearch.cv.comparison`), or ``None`` with fewer than 2 of them.
+    Each split holds out 1 of k folds, so ``n_test / n_train = 1 / (k - 1)``; with repeated
+    k-fold there are ``repeats * k`` splits at the same ratio; a study scored on a
+    scikit-learn splitter's splits stores their mean ratio (:data:`records.SPLITTER`)."""
+    a, b = study.trials[chosen].user_attrs, study.trials[baseline].user_attrs
+    folds = records.study_folds(study) or len(records.fold_scores(study.trials[chosen]))
+    splits = records.study_splits(study) or folds
+    diffs = [
+        x - y
+        for x, y in zip(
+            records.fold_values(a, "test_accuracy", splits),
+            records.fold_values(b, "test_accuracy", splits),
+            strict=True,
+        )
+        if x is not None and y is not None
+    ]
+    if len(diffs) < 2 or folds < 2:
+        return None
+    splitter = study.user_attrs.get(records.SPLITTER) or {}
+    ratio = float(splitter.get("test_to_train", 1 / (folds - 1)))
+    return corrected_resampled_t_test(diffs, ratio, rope=rope_pp / 100)
+
+
+def family_bests(study: optuna.Study) -> dict[str, FrozenTrial]:
+    """Each penalty family's best complete trial (the highest mean CV score, the lowest
+    number among equals), the unregularized family (``none``) first, then in
+    :data:`~regsearch.config.PENALTY_TYPES` order."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    bests: dict[str, FrozenTrial] = {}
+    for kind in (NO_PENALTY, *PENALTY_TYPES):
+        members = [t for t in complete if records.penalty_kind(t) == kind]
+        if members:
+            bests[kind] = max(members, key=lambda t: (t.value or 0.0, -t.number))
+    return bests
+
+
+def family_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[str]:
+    """``Which regularizer helps: ...`` (one sentence), then one line per family searched:
+    its best trial, configuration, CV score and the corrected comparison with the baseline.
+    Each family's best is a maximum over its trials, the baseline's too (with the learning
+    rate searched, over the unregularized trials), so the comparison is like for like;
+    nothing where the study has no baseline or no regularized trial."""
+    bests = family_bests(study)
+    baseline = records.baseline_trial(study)
+    regularized = {k: t for k, t in bests.items() if k != NO_PENALTY}
+    if baseline is None or not regularized:
+        return []
+    compared = {
+        kind: baseline_comparison(study, t.number, baseline.number, rope_pp)
+        for kind, t in regularized.items()
+    }
+    lines = [_headline(regularized, compared, baseline)]
+    lines.append(
+        f"  {'family':<13} {'trial':>5}  {'configuration':<34} {'CV accuracy':>11}  "
+        f"{'vs baseline':>11}  {'95% interval':<17} verdict"
+    )
+    for kind, trial in bests.items():
+        comparison = compared.get(kind)
+        if kind == NO_PENALTY:
+            versus, interval, verdict = "", "", f"the baseline (trial {baseline.number})"
+        elif comparison is None:
+            versus, interval, verdict = "", "", "too few splits to compare"
+        else:
+            versus = f"{100 * comparison.gain:+.2f} pp"
+            interval = f"[{100 * comparison.low:+.2f}, {100 * comparison.high:+.2f}]"
+            verdict = comparison.verdict
+        lines.append(
+            f"  {kind:<13} {trial.number:>5}  {_configuration(trial):<34} "
+            f"{trial.value or 0.0:>11.4f}  {versus:>11}  {interval:<17} {verdict}".rstrip()
+        )
+    return lines
+
+
+def _configuration(trial: FrozenTrial) -> str:
+    """``l2=3.9e-06, lr=0.0021``: the trial's strengths and its sampled learning rate."""
+    parts = [records.penalty_of(trial).lambdas(".2g")]
+    lr = records.lr_of(trial)
+    if lr is not None:
+        parts.append(f"lr={lr:.2g}")
+    return ", ".join(p for p in parts if p) or "-"
+
+
+def _headline(
+    regularized: dict[str, FrozenTrial],
+    compared: dict[str, Comparison | None],
+    baseline: FrozenTrial,
+) -> str:
+    """The one sentence: the family whose best gains most over the baseline, by how much,
+    how sure."""
+    measured = {k: c for k, c in compared.items() if c is not None}
+    base = f"the best unregularized configuration (trial {baseline.number})"
+    if not measured:
+        return f"Which regularizer helps: too few splits to compare any family with {base}."
+    kind = max(measured, key=lambda k: measured[k].gain)
+    c = measured[kind]
+    numbers = (
+        f"{100 * c.gain:+.2f} pp of CV accuracy over {base}, 95% interval "
+        f"[{100 * c.low:+.2f}, {100 * c.high:+.2f}]"
+    )
+    if c.verdict == "helps":
+        return f"Which regularizer helps: {kind} most, {numbers} (helps)."
+    return (
+        f"Which regularizer helps: none surely; the best family, {kind} (trial "
+        f"{regularized[kind].number}), is {numbers} ({c.verdict})."
+    )
