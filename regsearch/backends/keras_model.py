@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from regsearch.backends.keras_runtime import keras
-from regsearch.errors import param
+from regsearch.errors import ModelError, param
 from regsearch.models import spec_of
 from regsearch.models.contract import (
     built,
@@ -100,6 +100,7 @@ def summarize(
     weights = penalized_variables(model)
     penalized = [Weight(v.path, tuple(v.shape)) for v in weights]
     check_penalized(spec, len(penalized))
+    check_no_own_regularizer(spec, model)
     chosen = {id(v) for v in weights}
     others = [
         Weight(v.path, tuple(v.shape)) for v in model.trainable_variables if id(v) not in chosen
@@ -117,6 +118,39 @@ def summarize(
     )
 
 
+def check_no_own_regularizer(spec: str, model: keras.Model) -> None:
+    """Refuse a model whose layers regularize their own weights (a ``kernel_regularizer`` or
+    another of :data:`WEIGHT_REGULARIZERS`): regsearch searches that regularization itself,
+    and a fixed one beside it would be a second, unsearched penalty (the trainers' loss
+    leaves ``model.losses`` out, so it would silently not train either).
+
+    Raises:
+        ModelError: naming the layers and their regularizers.
+    """
+    found = [
+        f"{layer.name}.{key}={type(getattr(layer, key)).__name__}"
+        for layer in _all_layers(model)
+        for key in WEIGHT_REGULARIZERS
+        if getattr(layer, key, None) is not None
+    ]
+    if found:
+        raise ModelError(
+            f"{param('model')} {spec}: the model regularizes its own weights "
+            f"({', '.join(found)}), but regsearch searches that regularization itself: a fixed "
+            "penalty beside the searched one would stack with it. Build the layers without "
+            "a kernel_regularizer (or its like); regsearch adds the one it chooses, and the "
+            "saved model carries it."
+        )
+
+
+def _all_layers(layer: Any) -> list[Any]:
+    found = []
+    for child in getattr(layer, "layers", []):
+        found.append(child)
+        found += _all_layers(child)
+    return found
+
+
 def _stable(path: str) -> str:
     """A variable's path without the numbers Keras appends to repeated layer names
     (``conv2d_7/kernel`` -> ``conv2d/kernel``), which depend on what the process built before."""
@@ -124,11 +158,7 @@ def _stable(path: str) -> str:
 
 
 def _layer_types(layer: Any) -> list[str]:
-    found = []
-    for child in getattr(layer, "layers", []):
-        found.append(type(child).__name__)
-        found += _layer_types(child)
-    return found
+    return [type(child).__name__ for child in _all_layers(layer)]
 
 
 def with_keras_penalty(model: keras.Model, penalty: Penalty) -> keras.Model:

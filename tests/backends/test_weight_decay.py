@@ -107,3 +107,25 @@ def test_torch_adam_weight_decay_is_not_decoupled():
     # AdamW: W * (1 - 0.1 * 0.5) - 0.1 * sign(g) on the first step.
     np.testing.assert_allclose(adamw, [[0.95 - 0.1, -1.9 - 0.1]], rtol=1e-5)
     assert not np.allclose(adam, adamw)
+
+
+def test_a_keras_model_that_regularizes_itself_is_refused_naming_the_layer(data):
+    from regsearch.backends.keras_runtime import keras
+    from regsearch.errors import ModelError
+
+    def build(input_shape, n_classes):
+        return keras.Sequential(
+            [
+                keras.Input(input_shape),
+                keras.layers.Flatten(),
+                keras.layers.Dense(8, activation="relu", name="hidden"),
+                keras.layers.Dense(
+                    n_classes, kernel_regularizer=keras.regularizers.L2(1e-3), name="logits"
+                ),
+            ]
+        )
+
+    settings = TrainSettings(epochs=1, batch_size=32)
+    with pytest.raises(ModelError, match=r"logits\.kernel_regularizer=L2") as info:
+        get_backend("tf").trainer(data.x_train, data.y_train, data.n_classes, settings, build)
+    assert "hidden" not in str(info.value)

@@ -39,6 +39,23 @@ ERROR_CASES = [
     ),
     (["--backend", "torch", "--lambda-max", "nan"], "lambda-max must be a finite number > 0"),
     (["--backend", "torch", "--penalties", "l1,elastic"], "unknown 'elastic'"),
+    (["--backend", "torch", "--decay-min", "0"], "decay-min must be a finite number > 0"),
+    (
+        ["--backend", "torch", "--decay-min", "1", "--decay-max", "0.1"],
+        "--decay-min < --decay-max",
+    ),
+    (["--backend", "torch", "--lr-range", "1e-3"], "--lr-range must be two learning rates"),
+    (["--backend", "torch", "--lr-range", "0,1e-2"], "with 0 < LOW < HIGH"),
+    (["--backend", "torch", "--lr-range", "1e-2,1e-3"], "with 0 < LOW < HIGH"),
+    (["--backend", "torch", "--lr-range", "fast,slow"], "got 'fast,slow'"),
+    (
+        ["--backend", "torch", "--lr", "1e-3", "--lr-range", "1e-4,1e-2"],
+        "--lr and --lr-range both set the learning rate",
+    ),
+    (
+        ["--backend", "torch", "--lr-range", "1e-4,1e-2", "--trial-batch", "4"],
+        "--lr-range gives each trial its own",
+    ),
     (["--backend", "torch", "--hidden", "12x"], "comma-separated positive layer widths"),
     (["--backend", "torch", "--epochs", "0"], "epochs must be an integer >= 1"),
     (["--backend", "torch", "--trials", "0"], "trials must be an integer >= 1"),

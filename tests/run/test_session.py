@@ -133,6 +133,11 @@ def test_resume_adds_only_missing_trials(config, tiny_dataset):
         ({"space": SearchSpace(penalties=("l2",))}, "config.space.penalties"),
         ({"train": TrainSettings(epochs=3, lr=0.01)}, "config.train.lr"),
         ({"scale": "minmax"}, "config.scale: stored 'standard', now 'minmax'"),
+        ({"space": SearchSpace(lr_range=(1e-4, 1e-2))}, "config.space.lr_range"),
+        (
+            {"space": SearchSpace(penalties=("l1", "l2", "l1_l2", "weight_decay"))},
+            "config.space.penalties",
+        ),
     ],
 )
 def test_mismatching_resume_is_refused_without_writing(config, tiny_dataset, change, named):
@@ -489,3 +494,38 @@ def test_ctrl_c_in_a_population_fails_its_trials_and_stops_the_study(config, tin
     failed = [t for t in study.trials if t.state == TrialState.FAIL]
     assert failed and all("interrupted" in t.user_attrs["state_reason"] for t in failed)
     assert sum(records.is_baseline(t) for t in study.trials) == 1
+
+
+def test_weight_decay_and_the_learning_rate_are_searched_for_every_family(config, tiny_dataset):
+    space = SearchSpace(
+        penalties=("l2", "weight_decay"), decay_min=1e-3, decay_max=1.0, lr_range=(1e-4, 1e-2)
+    )
+    searched = dataclasses.replace(config, space=space, trials=12)
+    backend = FakeBackend()
+    result = run_study(searched, backend=backend, dataset=tiny_dataset)
+    complete = result.study.get_trials(states=(TrialState.COMPLETE,))
+    # Every trial samples its learning rate, the baseline's included, in the range.
+    assert all(1e-4 <= t.params["lr"] <= 1e-2 for t in complete)
+    decays = [t.params["weight_decay"] for t in complete if "weight_decay" in t.params]
+    assert decays and all(1e-3 <= d <= 1.0 for d in decays)
+    unregularized = [t for t in complete if records.is_unregularized(t)]
+    assert len(unregularized) >= 2  # the baseline and the queued 'none' trial at least
+    best = max(unregularized, key=lambda t: (t.value, -t.number))
+    assert records.baseline_trial(result.study).number == best.number
+    # The folds trained at each trial's own learning rate; the refit at the chosen one's,
+    # with the decay kept at the folds' timescale.
+    trainer = backend.trainers[0]
+    rates = {call.lr for call in trainer.calls}
+    assert {t.params["lr"] for t in complete} <= rates
+    chosen = result.study.trials[result.chosen.trial_number]
+    assert result.chosen.lr == chosen.params["lr"]
+    if "weight_decay" in chosen.params:
+        ratio = (searched.folds - 1) / searched.folds
+        assert result.chosen.weight_decay == pytest.approx(
+            chosen.params["weight_decay"] * ratio, rel=0.05
+        )
+    text = summary(result, searched)
+    assert "Which regularizer helps:" in text
+    assert "the best of" in text and "unregularized trials over the learning rate" in text
+    header = next(line for line in text.splitlines() if line.startswith("rank"))
+    assert header.split()[3:7] == ["l1", "l2", "weight_decay", "lr"]  # only where searched
