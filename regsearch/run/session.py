@@ -115,6 +115,11 @@ class StudySession:
         )
         for line in trainer.model_summary.describe():
             log(line)
+        if config.space.decays:
+            log(
+                "Decayed (weight_decay, before each Adam step, as AdamW): the penalized tensors "
+                "above, and nothing else."
+            )
         log(f"Device: {trainer.device}.")
         if config.pruner == "auto":
             config = dataclasses.replace(config, pruner=auto_pruner(trainer))
