@@ -17,6 +17,7 @@ from regsearch.penalty import Penalty
 from regsearch.present.tables import chosen_lines, comparison_lines
 
 FIGURE_FILES = {
+    "landscape.png": "each penalty family's CV accuracy over its strength (and learning rate)",
     "accuracy_vs_lambda.png": "CV accuracy against lambda, every trial, the baseline as a line",
     "loss_curves.png": "training and validation loss per epoch, chosen against baseline",
     "test_accuracy.png": "test accuracy of the refit models, chosen against baseline",

@@ -14,6 +14,7 @@ from regsearch import records
 from regsearch.config import describe_splits
 from regsearch.errors import ConfigError
 from regsearch.present.figures.lambda_plots import accuracy_vs_lambda, weights_vs_lambda
+from regsearch.present.figures.landscape_plots import landscape
 from regsearch.present.figures.outcome_plots import nested_cv, test_accuracy
 from regsearch.present.figures.trial_plots import fold_spread, loss_curves, optimisation_history
 from regsearch.present.nested import nested_lines
@@ -21,6 +22,7 @@ from regsearch.present.rows import trial_rows
 from regsearch.present.tables import chosen_lines
 
 FIGURES = (
+    ("landscape", "Each penalty family's landscape: CV accuracy over strength and learning rate"),
     ("accuracy_vs_lambda", "Validation accuracy against lambda"),
     ("history", "Optimisation history"),
     ("fold_spread", "Fold scores of the top configurations"),
@@ -57,6 +59,7 @@ def write_report(study: Any, out: Path) -> Path:
         "baseline": baseline_trial,
     }
     files: dict[str, str | None] = {
+        "landscape": landscape(rows, out),
         "accuracy_vs_lambda": accuracy_vs_lambda(rows, selection, out),
         "history": optimisation_history(study, out),
         "fold_spread": fold_spread(rows, folds, out),
