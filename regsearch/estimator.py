@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -68,6 +68,9 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         lambda_max: the upper end of each lambda's log-uniform range.
         decay_min: the lower end of the ``weight_decay``'s log-uniform range.
         decay_max: the upper end of the ``weight_decay``'s log-uniform range.
+        lr_range: ``(low, high)``: search Adam's learning rate log-uniformly in it, for every
+            penalty family and the unregularized configuration alike (``lr`` is then unused);
+            ``None``: train at ``lr``.
         epochs: the epoch cap of each fold (see :class:`~regsearch.config.TrainSettings`).
         batch_size: the mini-batch size.
         lr: Adam's learning rate.
@@ -118,6 +121,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         lambda_max: float = _DEFAULT_SPACE.lambda_max,
         decay_min: float = _DEFAULT_SPACE.decay_min,
         decay_max: float = _DEFAULT_SPACE.decay_max,
+        lr_range: tuple[float, float] | None = None,
         epochs: int = _DEFAULT_TRAIN.epochs,
         batch_size: int = _DEFAULT_TRAIN.batch_size,
         lr: float = _DEFAULT_TRAIN.lr,
@@ -144,6 +148,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         self.lambda_max = lambda_max
         self.decay_min = decay_min
         self.decay_max = decay_max
+        self.lr_range = lr_range
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -229,6 +234,10 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
                 self.lambda_max,
                 self.decay_min,
                 self.decay_max,
+                # As given: SearchSpace checks it is two rates LOW < HIGH.
+                None
+                if self.lr_range is None
+                else cast("tuple[float, float]", tuple(self.lr_range)),
             ),
             train=TrainSettings(
                 epochs=self.epochs,

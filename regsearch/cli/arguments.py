@@ -72,12 +72,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, arg
             if action.dest in values:
                 action.required = False  # given by the file
     args = parser.parse_args(argv)
-    if args.lr_range is not None and _given("lr", argv, values):
-        error = ConfigError(
-            f"{param('lr')} and {param('lr_range')} both set the learning rate: "
-            f"{param('lr')} fixes it, {param('lr_range')} searches it. Give one of them."
-        )
-        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {error.render(flag)}\n")
+    # Whether --lr was given, not defaulted: refused beside --lr-range (config_from_args).
+    args.lr_given = _given("lr", argv, values)
     return parser, args
 
 
@@ -89,7 +85,16 @@ def _given(name: str, argv: Sequence[str] | None, values: dict[str, Any]) -> boo
 
 
 def config_from_args(args: argparse.Namespace) -> StudyConfig:
-    """The :class:`StudyConfig` of parsed options (the ``command`` ones stay behind)."""
+    """The :class:`StudyConfig` of parsed options (the ``command`` ones stay behind).
+
+    Raises:
+        ConfigError: an invalid option, or ``--lr`` given beside ``--lr-range``.
+    """
+    if args.lr_range is not None and getattr(args, "lr_given", False):
+        raise ConfigError(
+            f"{param('lr')} and {param('lr_range')} both set the learning rate: "
+            f"{param('lr')} fixes it, {param('lr_range')} searches it. Give one of them."
+        )
     groups: dict[str, dict[str, Any]] = {target: {} for target in TARGETS}
     for option in OPTIONS:
         if option.target in groups:

@@ -42,8 +42,11 @@ class RefitResult:
     """The test accuracy of always predicting the training set's most frequent class: what
     a model that learned nothing scores (``None`` in studies refit before it was recorded)."""
     weight_decay: float = 0.0
-    """The decoupled weight decay the refit trained with (0 for the loss penalties): the
-    trial's, scaled to the same timescale (:func:`refit_decay`)."""
+    """The configuration's decoupled weight decay, as its trial sampled it (0 for the loss
+    penalties)."""
+    refit_weight_decay: float = 0.0
+    """The weight decay the refit trained with: :attr:`weight_decay` at the folds' timescale
+    (:func:`refit_decay`)."""
     lr: float | None = None
     """The learning rate the refit trained with, where it was searched (``None``: the
     settings' fixed ``lr``)."""
@@ -95,13 +98,13 @@ def refit_and_test(
     folds' mean training rows, over all rows)."""
     penalty = records.penalty_of(trial)
     all_rows = np.arange(len(dataset.y_train))
+    trained = penalty
     if penalty.weight_decay and fold_rows:
-        penalty = replace(
-            penalty, weight_decay=refit_decay(penalty.weight_decay, fold_rows, len(all_rows))
-        )
+        decay = refit_decay(penalty.weight_decay, fold_rows, len(all_rows))
+        trained = replace(penalty, weight_decay=decay)
     epochs = refit_epochs(trial)
     lr = records.lr_of(trial)
-    fit = trainer.fit(all_rows, None, penalty, epochs, refit_seed(seed), lr=lr)
+    fit = trainer.fit(all_rows, None, trained, epochs, refit_seed(seed), lr=lr)
     if observer is not None:
         observer.on_refit(trial.number, penalty, fit)
     if fit.diverged is not None:
@@ -130,5 +133,6 @@ def refit_and_test(
         model_path=model_path,
         majority_accuracy=majority,
         weight_decay=penalty.weight_decay,
+        refit_weight_decay=trained.weight_decay,
         lr=lr,
     )

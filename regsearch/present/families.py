@@ -38,6 +38,17 @@ def baseline_comparison(
     return corrected_resampled_t_test(diffs, ratio, rope=rope_pp / 100)
 
 
+def refit_decay_text(weight_decay: float, refit_weight_decay: float) -> str:
+    """``, with weight_decay 1.23 (the folds' timescale: ...)`` where the refit decayed at
+    another strength than the trial, else nothing."""
+    if not weight_decay or not refit_weight_decay or refit_weight_decay == weight_decay:
+        return ""
+    return (
+        f", with weight_decay {refit_weight_decay:.3g} (the folds' timescale: "
+        f"{weight_decay:.3g} x fold rows / all rows)"
+    )
+
+
 def family_bests(study: optuna.Study) -> dict[str, FrozenTrial]:
     """Each penalty family's best complete trial (the highest mean CV score, the lowest
     number among equals), the unregularized family (``none``) first, then in

@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP
 from regsearch.penalty import Penalty, lambda_cell
-from regsearch.present.families import baseline_comparison, family_lines
+from regsearch.present.families import baseline_comparison, family_lines, refit_decay_text
 from regsearch.present.nested import nested_lines
 
 
@@ -161,7 +161,9 @@ def chosen_lines(
     lines.append(
         f"Chosen: trial {refit['trial_number']} ({refit['penalty']}{', ' if lambdas else ''}"
         f"{lambdas}), CV accuracy {refit['cv_accuracy']:.4f}, refit for {refit['epochs']} "
-        f"epochs: {_tested(refit)}."
+        f"epochs"
+        + refit_decay_text(refit.get("weight_decay", 0.0), refit.get("refit_weight_decay", 0.0))
+        + f": {_tested(refit)}."
     )
     if baseline:
         lines.append(

@@ -15,7 +15,7 @@ from regsearch.cv.doubts import doubts
 from regsearch.errors import render
 from regsearch.locations import default_artifact_dir, redact_url
 from regsearch.penalty import lambda_cell
-from regsearch.present.families import family_lines
+from regsearch.present.families import family_lines, refit_decay_text
 from regsearch.present.nested import nested_lines
 from regsearch.present.tables import comparison_lines, epoch_cap_lines
 
@@ -86,7 +86,9 @@ def summary(
     rule = "" if config.select == "best" else ", by the one-standard-error rule"
     lines.append(
         f"Chosen{rule}: trial {chosen.trial_number} ({penalty_text}), CV accuracy "
-        f"{chosen.cv_accuracy:.4f}; refit on all training data for {chosen.epochs} epochs."
+        f"{chosen.cv_accuracy:.4f}; refit on all training data for {chosen.epochs} epochs"
+        + refit_decay_text(chosen.weight_decay, chosen.refit_weight_decay)
+        + "."
     )
     if math.isnan(chosen.test_accuracy):
         lines.append("Test accuracy: none measured (the data had no test set).")

@@ -99,7 +99,12 @@ def _refit(
     model_path.parent.mkdir(parents=True, exist_ok=True)  # ./studies for a server storage
     log(
         f"Refitting trial {chosen_trial.number} (chosen by the {RULE_NAMES[config.select]}) on "
-        f"all {len(dataset.y_train)} training examples for the median best epoch of its folds."
+        f"all {len(dataset.y_train)} training examples for the median best epoch of its folds"
+        + (
+            ", its weight decay kept at the folds' timescale (weight_decay x fold rows / all rows)."
+            if "weight_decay" in chosen_trial.params
+            else "."
+        )
     )
     trainer = session.trainer
     fold_rows = float(np.mean([len(train) for train, _ in session.folds]))

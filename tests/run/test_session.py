@@ -521,7 +521,7 @@ def test_weight_decay_and_the_learning_rate_are_searched_for_every_family(config
     assert result.chosen.lr == chosen.params["lr"]
     if "weight_decay" in chosen.params:
         ratio = (searched.folds - 1) / searched.folds
-        assert result.chosen.weight_decay == pytest.approx(
+        assert result.chosen.refit_weight_decay == pytest.approx(
             chosen.params["weight_decay"] * ratio, rel=0.05
         )
     text = summary(result, searched)
