@@ -129,7 +129,7 @@ def check_no_own_regularizer(spec: str, model: keras.Model) -> None:
     """
     found = [
         f"{layer.name}.{key}={type(getattr(layer, key)).__name__}"
-        for layer in _all_layers(model)
+        for layer in all_layers(model)
         for key in WEIGHT_REGULARIZERS
         if getattr(layer, key, None) is not None
     ]
@@ -143,11 +143,12 @@ def check_no_own_regularizer(spec: str, model: keras.Model) -> None:
         )
 
 
-def _all_layers(layer: Any) -> list[Any]:
+def all_layers(model: Any) -> list[Any]:
+    """Every layer of ``model``, nested models' included."""
     found = []
-    for child in getattr(layer, "layers", []):
-        found.append(child)
-        found += _all_layers(child)
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        found += all_layers(layer)
     return found
 
 
@@ -158,7 +159,7 @@ def _stable(path: str) -> str:
 
 
 def _layer_types(layer: Any) -> list[str]:
-    return [type(child).__name__ for child in _all_layers(layer)]
+    return [type(child).__name__ for child in all_layers(layer)]
 
 
 def with_keras_penalty(model: keras.Model, penalty: Penalty) -> keras.Model:

@@ -39,7 +39,7 @@ from regsearch.backends.base import (
     Job,
     common_lr,
 )
-from regsearch.backends.keras_model import decay_variables, penalized_variables
+from regsearch.backends.keras_model import all_layers, decay_variables, penalized_variables
 from regsearch.backends.keras_runtime import keras, tf
 from regsearch.backends.keras_trainer import KerasTrainer
 from regsearch.backends.loop import PopulationProgress, validation_scores
@@ -69,7 +69,7 @@ def towers_for(trainer: KerasTrainer) -> tuple[FoldParallel | None, str]:
             f"folds train one at a time: each fold's {trainer.scaling} scaling is fitted on its "
             "own rows, and the Keras trainer applies one scaling at a time"
         )
-    kinds = {type(layer).__name__ for layer in _layers(trainer.model)}
+    kinds = {type(layer).__name__ for layer in all_layers(trainer.model)}
     random = sorted(kinds & set(RANDOM_LAYERS))
     if random:
         return None, (
@@ -84,15 +84,6 @@ def towers_for(trainer: KerasTrainer) -> tuple[FoldParallel | None, str]:
             "in a ragged last batch as towers"
         )
     return KerasTowers(trainer), "folds train at once (one compiled step over k Keras towers)"
-
-
-def _layers(model: Any) -> list[Any]:
-    """Every layer of ``model``, nested models' included."""
-    found = []
-    for layer in getattr(model, "layers", []):
-        found.append(layer)
-        found.extend(_layers(layer))
-    return found
 
 
 class _Towers:

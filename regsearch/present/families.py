@@ -9,6 +9,7 @@ from optuna.trial import FrozenTrial, TrialState
 from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP, NO_PENALTY, PENALTY_TYPES
 from regsearch.cv.comparison import Comparison, corrected_resampled_t_test
+from regsearch.cv.selection import select_best
 
 
 def baseline_comparison(
@@ -58,7 +59,7 @@ def family_bests(study: optuna.Study) -> dict[str, FrozenTrial]:
     for kind in (NO_PENALTY, *PENALTY_TYPES):
         members = [t for t in complete if records.penalty_kind(t) == kind]
         if members:
-            bests[kind] = max(members, key=lambda t: (t.value or 0.0, -t.number))
+            bests[kind] = select_best(members)
     return bests
 
 
