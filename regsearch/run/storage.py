@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -52,14 +51,26 @@ class HeartbeatRDBStorage(RDBStorage):
     def set_trial_state_values(
         self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
     ) -> bool:
-        """Optuna's, one thread at a time in this process. A thread takes a waiting
-        (enqueued) trial by reading that it waits and then marking it running; SQLite does not
-        lock the row in between, so two of Optuna's threads (``n_jobs``, as ``--trial-batch``
-        uses) could both take the baseline and run it twice."""
-        with self._state_lock:
+        """Optuna's, except that a waiting (enqueued) trial is taken in one conditional
+        ``UPDATE ... WHERE state = WAITING``. Optuna reads that the trial waits and then marks
+        it running; SQLite does not lock the row in between, so two workers (processes) or two
+        of Optuna's threads (``n_jobs``, as ``--trial-batch`` uses) could both take the
+        baseline and run it twice, and the second to finish fails with "Cannot tell a COMPLETE
+        trial". The database applies one such UPDATE at a time: exactly one taker changes the
+        row."""
+        if state != TrialState.RUNNING:
             return super().set_trial_state_values(trial_id, state, values)
-
-    _state_lock = threading.Lock()
+        trial = rdb_models.TrialModel
+        claim = (
+            sqlalchemy.update(trial)
+            .where(trial.trial_id == trial_id, trial.state == TrialState.WAITING)
+            .values(state=TrialState.RUNNING, datetime_start=datetime.now())
+            .execution_options(synchronize_session=False)
+        )
+        with _create_scoped_session(self.scoped_session) as session:
+            taken = session.execute(claim).rowcount == 1  # type: ignore[attr-defined]
+        # Not waiting: Optuna's own answer (False when running, an error when finished).
+        return taken or super().set_trial_state_values(trial_id, state, values)
 
 
 _DRIVER_PACKAGES = {

@@ -94,3 +94,40 @@ def test_only_one_of_several_threads_takes_a_waiting_trial(tmp_path):
         for thread in threads:
             thread.join()
         assert taken.count(True) == 1, (attempt, taken)
+
+
+def _take_when_all_are_ready(url: str, trial_id: int, barrier, taken) -> None:  # type: ignore[no-untyped-def]
+    from optuna.trial import TrialState
+
+    storage = open_storage(url)  # each worker process opens its own, as workers do
+    barrier.wait()
+    taken.put(storage.set_trial_state_values(trial_id, TrialState.RUNNING))
+
+
+def test_only_one_of_several_worker_processes_takes_a_waiting_trial(tmp_path):
+    """Worker processes share no lock: the claim must be one statement in the database, or
+    two workers run the baseline and the second fails with "Cannot tell a COMPLETE trial"."""
+    import multiprocessing
+
+    import optuna
+    from optuna.trial import TrialState
+
+    url = f"sqlite:///{tmp_path}/race.db"
+    study = optuna.create_study(storage=open_storage(url), study_name="race")
+    context = multiprocessing.get_context("fork")
+    for attempt in range(4):
+        study.enqueue_trial({})
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))[0]
+        barrier, taken = context.Barrier(6), context.Queue()
+        takers = [
+            context.Process(
+                target=_take_when_all_are_ready, args=(url, waiting._trial_id, barrier, taken)
+            )
+            for _ in range(6)
+        ]
+        for taker in takers:
+            taker.start()
+        for taker in takers:
+            taker.join(timeout=60)
+        answers = [taken.get(timeout=5) for _ in takers]
+        assert answers.count(True) == 1, (attempt, answers)
