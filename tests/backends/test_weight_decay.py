@@ -129,3 +129,55 @@ def test_a_keras_model_that_regularizes_itself_is_refused_naming_the_layer(data)
     with pytest.raises(ModelError, match=r"logits\.kernel_regularizer=L2") as info:
         get_backend("tf").trainer(data.x_train, data.y_train, data.n_classes, settings, build)
     assert "hidden" not in str(info.value)
+
+
+def test_torch_and_keras_trainers_decay_alike_from_the_same_weights(data):
+    """The same formula in both trainers: from the same weights, three full-batch steps (so
+    the batch order cannot differ) with decay end at the same weights, and away from plain
+    Adam's (the parity test of the L1/L2 loss, for the decay)."""
+    import torch
+
+    rng = np.random.default_rng(7)
+    # Dense inputs: no weight with a near-zero gradient, where the frameworks' Adam epsilons
+    # (1e-8 in PyTorch, 1e-7 in Keras, added at different places) would decide the step;
+    # they still differ by up to 1.3e-4 here, with or without decay.
+    x = rng.normal(size=(200, 8)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
+    shapes = [(8, 16), (16, 3)]
+    start = [(rng.normal(0, 0.3, s).astype(np.float32), rng.normal(0, 0.1, s[1])) for s in shapes]
+    start = [(w, b.astype(np.float32)) for w, b in start]
+    rows = np.arange(len(x))
+    settings = TrainSettings(epochs=3, batch_size=len(rows), lr=LR, hidden=(16,))
+
+    def torch_weights(penalty):
+        trainer = get_backend("torch").trainer(
+            x, y, 3, settings, model_factory("mlp", "torch", (16,))
+        )
+        model = trainer.new_model(0)
+        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+        with torch.no_grad():
+            for layer, (w, b) in zip(linears, start, strict=True):
+                layer.weight.copy_(torch.from_numpy(w.T))
+                layer.bias.copy_(torch.from_numpy(b))
+        trainer.new_model = lambda seed, train_idx=None: model  # type: ignore[method-assign]
+        fitted = trainer.fit(rows, None, penalty, epochs=3, seed=0).model
+        layers = [m for m in fitted.modules() if isinstance(m, torch.nn.Linear)]
+        return [a for m in layers for a in (m.weight.detach().numpy().T, m.bias.detach().numpy())]
+
+    def keras_weights(penalty):
+        trainer = get_backend("tf").trainer(x, y, 3, settings, model_factory("mlp", "tf", (16,)))
+        model = trainer.new_model()
+        model.set_weights([a for pair in start for a in pair])
+        trainer.new_model = lambda: model  # type: ignore[method-assign]
+        return [
+            np.array(w)
+            for w in trainer.fit(rows, None, penalty, epochs=3, seed=0).model.get_weights()
+        ]
+
+    decay = Penalty(weight_decay=DECAY)
+    decayed = torch_weights(decay)
+    for ours, theirs in zip(decayed, keras_weights(decay), strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=3e-4)
+    # Not vacuous: the decay itself moves the kernels by far more than that tolerance.
+    for index in (0, 2):
+        assert np.abs(decayed[index] - torch_weights(Penalty())[index]).max() > 3e-3
