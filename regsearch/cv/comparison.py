@@ -16,6 +16,15 @@ A region of practical equivalence (``rope``, in accuracy units) turns the interv
 answer: *helps* when the interval lies above zero and the gain exceeds the rope, *hurts* in the
 mirror case, *no practical difference* when the whole interval lies inside ``[-rope, rope]``,
 and *undecided* otherwise (too few splits to tell).
+
+The same numbers read as probabilities: the Bayesian correlated t-test (Benavoli, Corani,
+Demsar & Zaffalon, "Time for a change", JMLR 2017; ``baycomp.CorrelatedTTest``) puts on the
+true difference the posterior ``Student-t(J - 1, loc=mean, scale=sqrt(var))`` with the same
+corrected ``var``, so that::
+
+    P(helps)      = P(diff > rope)
+    P(equivalent) = P(-rope <= diff <= rope)
+    P(hurts)      = P(diff < -rope)
 """
 
 from __future__ import annotations
@@ -40,6 +49,9 @@ class Comparison:
     splits: int
     rope: float
     confidence: float = 0.95
+    p_helps: float = math.nan
+    p_equivalent: float = math.nan
+    p_hurts: float = math.nan
 
     @property
     def verdict(self) -> str:
@@ -61,6 +73,8 @@ class Comparison:
             f"over {self.splits} splits, p = {self.p_value:.3g})"
         )
         rope = f"{pp * self.rope:.2g} pp"
+        if not math.isnan(self.p_helps):
+            numbers += f"; {self.probabilities()}"
         answers = {
             "helps": f"regularization helps: {numbers}",
             "hurts": f"regularization hurts: {numbers}",
@@ -74,6 +88,14 @@ class Comparison:
             ),
         }
         return answers[self.verdict]
+
+    def probabilities(self) -> str:
+        """``P(helps) 0.12, P(equivalent) 0.80, P(hurts) 0.08 (rope +/-0.5 pp)``."""
+        return (
+            f"P(helps) {self.p_helps:.2f}, P(equivalent) {self.p_equivalent:.2f}, "
+            f"P(hurts) {self.p_hurts:.2f} (Bayesian correlated t-test, rope "
+            f"+/-{100 * self.rope:.2g} pp)"
+        )
 
 
 def corrected_resampled_t_test(
@@ -97,12 +119,15 @@ def corrected_resampled_t_test(
     variance = sum((d - mean) ** 2 for d in differences) / (j - 1)
     sd = math.sqrt((1 / j + test_to_train) * variance)
     quantile = float(stats.t.ppf(0.5 + confidence / 2, j - 1))
-    if sd == 0.0:  # identical differences: no spread to test against
+    if sd == 0.0:  # identical differences: no spread to test against; the posterior is a point
         t = math.copysign(math.inf, mean) if mean else 0.0
         p_value = 0.0 if mean else 1.0
+        p_helps, p_hurts = float(mean > rope), float(mean < -rope)
     else:
         t = mean / sd
         p_value = float(2 * stats.t.sf(abs(t), j - 1))
+        posterior = stats.t(j - 1, loc=mean, scale=sd)
+        p_helps, p_hurts = float(posterior.sf(rope)), float(posterior.cdf(-rope))
     return Comparison(
         gain=mean,
         low=mean - quantile * sd,
@@ -112,4 +137,7 @@ def corrected_resampled_t_test(
         splits=j,
         rope=rope,
         confidence=confidence,
+        p_helps=p_helps,
+        p_equivalent=max(0.0, 1.0 - p_helps - p_hurts),
+        p_hurts=p_hurts,
     )

@@ -63,6 +63,14 @@ def family_bests(study: optuna.Study) -> dict[str, FrozenTrial]:
     return bests
 
 
+def best_regularized(study: optuna.Study) -> FrozenTrial | None:
+    """The best complete regularized trial (by :func:`~regsearch.cv.selection.select_best`),
+    ``None`` where no regularized trial completed."""
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    regularized = [t for t in complete if not records.is_unregularized(t)]
+    return select_best(regularized) if regularized else None
+
+
 def family_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[str]:
     """``Which regularizer helps: ...`` (one sentence), then one line per family searched:
     its best trial, configuration, CV score and the corrected comparison with the baseline.
@@ -94,13 +102,13 @@ def family_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[
             interval = f"[{100 * comparison.low:+.2f}, {100 * comparison.high:+.2f}]"
             verdict = comparison.verdict
         lines.append(
-            f"  {kind:<13} {trial.number:>5}  {_configuration(trial):<34} "
+            f"  {kind:<13} {trial.number:>5}  {configuration_text(trial):<34} "
             f"{trial.value or 0.0:>11.4f}  {versus:>11}  {interval:<17} {verdict}".rstrip()
         )
     return lines
 
 
-def _configuration(trial: FrozenTrial) -> str:
+def configuration_text(trial: FrozenTrial) -> str:
     """``l2=3.9e-06, lr=0.0021``: the trial's strengths and its sampled learning rate."""
     parts = [records.penalty_of(trial).lambdas(".2g")]
     lr = records.lr_of(trial)
@@ -126,9 +134,10 @@ def _headline(
         f"{100 * c.gain:+.2f} pp of CV accuracy over {base}, 95% interval "
         f"[{100 * c.low:+.2f}, {100 * c.high:+.2f}]"
     )
+    odds = f"P(helps) {c.p_helps:.2f}"
     if c.verdict == "helps":
-        return f"Which regularizer helps: {kind} most, {numbers} (helps)."
+        return f"Which regularizer helps: {kind} most, {numbers} (helps; {odds})."
     return (
         f"Which regularizer helps: none surely; the best family, {kind} (trial "
-        f"{regularized[kind].number}), is {numbers} ({c.verdict})."
+        f"{regularized[kind].number}), is {numbers} ({c.verdict}; {odds})."
     )

@@ -15,7 +15,13 @@ from optuna.trial import FrozenTrial, TrialState
 from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP
 from regsearch.penalty import Penalty, lambda_cell
-from regsearch.present.families import baseline_comparison, family_lines, refit_decay_text
+from regsearch.present.families import (
+    baseline_comparison,
+    best_regularized,
+    configuration_text,
+    family_lines,
+    refit_decay_text,
+)
 from regsearch.present.nested import nested_lines
 
 
@@ -236,9 +242,20 @@ def epoch_cap_lines(
 
 
 def comparison_lines(study: optuna.Study, chosen: int, baseline: int, rope_pp: float) -> list[str]:
-    """``Against the baseline: ...`` (:func:`baseline_comparison`), or nothing when the
-    baseline itself was chosen or there are too few splits to compare on."""
-    if chosen == baseline:
+    """The corrected comparison (:func:`baseline_comparison`) as a sentence, every time there
+    are splits to compare on: ``Against the baseline: ...`` for a regularized choice; where
+    no penalty was chosen, the best regularized configuration against the baseline, so that
+    "no penalty helps here" is said with its interval as clearly as a gain."""
+    if not records.is_unregularized(study.trials[chosen]):
+        comparison = baseline_comparison(study, chosen, baseline, rope_pp)
+        return [] if comparison is None else [f"Against the baseline: {comparison.describe()}."]
+    best = best_regularized(study)
+    if best is None:
         return []
-    comparison = baseline_comparison(study, chosen, baseline, rope_pp)
-    return [] if comparison is None else [f"Against the baseline: {comparison.describe()}."]
+    comparison = baseline_comparison(study, best.number, baseline, rope_pp)
+    if comparison is None:
+        return []
+    return [
+        f"The best regularized configuration, trial {best.number} ({configuration_text(best)}), "
+        f"against the baseline: {comparison.describe()}."
+    ]

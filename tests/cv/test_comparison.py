@@ -87,3 +87,42 @@ def test_repeated_cv_compares_all_r_x_k_splits_at_the_k_fold_ratio():
         [a - b for a, b in zip(chosen, base, strict=True)], test_to_train=1 / 2, rope=0.001
     )
     assert result == expected and result.splits == 6
+
+
+@pytest.mark.parametrize(
+    ("baseline", "chosen", "expected"),
+    [
+        (
+            [0.90, 0.91, 0.89, 0.92, 0.90],
+            [0.91, 0.93, 0.89, 0.95, 0.91],
+            (0.033955, 0.118325, 0.847721),
+        ),
+        (
+            [0.90, 0.91, 0.89, 0.92, 0.90],
+            [0.899, 0.905, 0.893, 0.921, 0.897],
+            (0.066209, 0.91008, 0.02371),
+        ),
+        # 2 x 5-fold (baycomp's runs=2): the same ratio 1 / (5 - 1), over 10 splits
+        (
+            [0.8, 0.82, 0.81, 0.79, 0.8, 0.81, 0.8, 0.83, 0.8, 0.79],
+            [0.79, 0.8] * 5,
+            (0.742477, 0.221226, 0.036297),
+        ),
+    ],
+)
+def test_the_probabilities_are_baycomps_correlated_t_test(baseline, chosen, expected):
+    """(P(hurts), P(equivalent), P(helps)) equal ``baycomp.CorrelatedTTest.probs(baseline,
+    chosen, rope=0.005, runs=...)``'s ``(p_left, p_rope, p_right)``, computed with baycomp
+    1.0.3. (Not a test dependency: its wheel installs a top-level package named ``tests``.)"""
+    differences = [c - b for c, b in zip(chosen, baseline, strict=True)]
+    ours = corrected_resampled_t_test(differences, test_to_train=1 / 4, rope=0.005)
+    assert (ours.p_hurts, ours.p_equivalent, ours.p_helps) == pytest.approx(expected, abs=2e-6)
+    assert ours.p_hurts + ours.p_equivalent + ours.p_helps == pytest.approx(1.0)
+    assert "P(helps)" in ours.describe()
+
+
+def test_identical_differences_give_certain_probabilities():
+    sure = corrected_resampled_t_test([0.01, 0.01, 0.01], 0.5, rope=0.005)
+    assert (sure.p_helps, sure.p_equivalent, sure.p_hurts) == (1.0, 0.0, 0.0)
+    same = corrected_resampled_t_test([0.0, 0.0, 0.0], 0.5, rope=0.005)
+    assert (same.p_helps, same.p_equivalent, same.p_hurts) == (0.0, 1.0, 0.0)

@@ -1,0 +1,36 @@
+"""An answer every time: where no penalty wins, the best regularized configuration is still
+compared with the baseline (the same corrected test and verdict words), with the posterior
+probabilities beside the interval."""
+
+from __future__ import annotations
+
+import re
+
+from regsearch import run_study
+from regsearch.config import SearchSpace
+from regsearch.present.note import answer
+from regsearch.present.tables import chosen_lines
+from regsearch.present.text import summary
+from regsearch.testing import FakeBackend, synthetic_dataset
+from tests.conftest import fake_study_config
+
+
+def test_when_the_baseline_wins_the_best_penalty_is_still_compared(tmp_path):
+    # Strong ridges only: every penalty costs accuracy, so the baseline is chosen.
+    config = fake_study_config(
+        tmp_path, trials=5, space=SearchSpace(penalties=("l2",), lambda_min=1e3, lambda_max=1e5)
+    )
+    result = run_study(config, backend=FakeBackend(), dataset=synthetic_dataset())
+    assert result.chosen.penalty == "none"
+    best = max(
+        (t for t in result.study.trials if t.params.get("penalty") == "l2"), key=lambda t: t.value
+    )
+    said = summary(result, config)
+    line = next(s for s in said.splitlines() if s.startswith("The best regularized"))
+    assert line.startswith(f"The best regularized configuration, trial {best.number} (l2="), line
+    verdicts = "regularization hurts|regularization makes no practical difference.*?|undecided"
+    assert re.search(rf"against the baseline: ({verdicts}): -\d\.\d\d pp of CV accuracy", line)
+    assert re.search(r"P\(helps\) 0\.\d\d, P\(equivalent\) 0\.\d\d, P\(hurts\) [01]\.\d\d", line)
+    # inspect, the report and the dashboard say the same sentence
+    assert line in chosen_lines(result.study)
+    assert line in answer(result.study)
