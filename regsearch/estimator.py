@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from regsearch import records
 from regsearch.backends import saved
-from regsearch.config import DEFAULT_PENALTIES, SearchSpace, StudyConfig, TrainSettings
+from regsearch.config import DEFAULT_PENALTIES, SearchSpace, StudyConfig, study_train_settings
 from regsearch.cv.folds import splitter_splits
 from regsearch.cv.selection import select
 from regsearch.data import Dataset
@@ -42,7 +42,7 @@ from regsearch.run.steps import optuna_quiet
 
 __all__ = ["RegularizationSearchCV"]
 
-_DEFAULT_TRAIN = TrainSettings()
+_DEFAULT_TRAIN = study_train_settings()
 _DEFAULT_SPACE = SearchSpace()
 
 
@@ -71,7 +71,8 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         lr_range: ``(low, high)``: search Adam's learning rate log-uniformly in it, for every
             penalty family and the unregularized configuration alike (``lr`` is then unused);
             ``None``: train at ``lr``.
-        epochs: the epoch cap of each fold (see :class:`~regsearch.config.TrainSettings`).
+        epochs: the epoch cap of each fold; ``None``: the study's default (see
+            :func:`~regsearch.config.study_train_settings`), as the command without ``--epochs``.
         batch_size: the mini-batch size.
         lr: Adam's learning rate.
         hidden: the hidden layer widths of ``model="mlp"`` (for that model only).
@@ -122,7 +123,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         decay_min: float = _DEFAULT_SPACE.decay_min,
         decay_max: float = _DEFAULT_SPACE.decay_max,
         lr_range: tuple[float, float] | None = None,
-        epochs: int = _DEFAULT_TRAIN.epochs,
+        epochs: int | None = None,
         batch_size: int = _DEFAULT_TRAIN.batch_size,
         lr: float = _DEFAULT_TRAIN.lr,
         hidden: tuple[int, ...] = _DEFAULT_TRAIN.hidden,
@@ -239,8 +240,8 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
                 if self.lr_range is None
                 else cast("tuple[float, float]", tuple(self.lr_range)),
             ),
-            train=TrainSettings(
-                epochs=self.epochs,
+            train=study_train_settings(
+                self.epochs,
                 batch_size=self.batch_size,
                 lr=self.lr,
                 hidden=tuple(self.hidden),

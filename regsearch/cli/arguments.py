@@ -74,6 +74,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.ArgumentParser, arg
     args = parser.parse_args(argv)
     # Whether --lr was given, not defaulted: refused beside --lr-range (config_from_args).
     args.lr_given = _given("lr", argv, values)
+    # An epoch count given is the cap: the step floor then applies only where asked for too.
+    if _given("epochs", argv, values) and not _given("min_steps", argv, values):
+        args.min_steps = 0
     return parser, args
 
 

@@ -29,9 +29,10 @@ from regsearch.config.choices import (
 from regsearch.config.data_settings import dataset_label, default_data_dir, describe_splits
 from regsearch.config.space import SearchSpace
 from regsearch.config.study import StudyConfig
-from regsearch.config.training import TrainSettings
+from regsearch.config.training import AUTO_MIN_STEPS, TrainSettings, study_train_settings
 
 __all__ = [
+    "AUTO_MIN_STEPS",
     "BACKENDS",
     "BACKEND_MODULES",
     "BUILTIN_DATASETS",
@@ -54,4 +55,5 @@ __all__ = [
     "dataset_label",
     "default_data_dir",
     "describe_splits",
+    "study_train_settings",
 ]

@@ -3,7 +3,7 @@ checked when made, before anything is loaded, trained or stored."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from regsearch.config.data_settings import (
     describe_splits,
 )
 from regsearch.config.space import SearchSpace
-from regsearch.config.training import TrainSettings
+from regsearch.config.training import TrainSettings, study_train_settings
 from regsearch.errors import ConfigError, param
 from regsearch.models.spec import ModelSpec, check_spec, importable, model_label, spec_text
 
@@ -119,7 +119,7 @@ class StudyConfig:
     rope: float = DEFAULT_ROPE_PP
     outer_folds: int | None = None
     space: SearchSpace = field(default_factory=SearchSpace)
-    train: TrainSettings = field(default_factory=TrainSettings)
+    train: TrainSettings = field(default_factory=study_train_settings)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -249,5 +249,5 @@ class StudyConfig:
             "repeats": self.repeats,
             "seed": self.seed,
             "space": self.space.identity(),
-            "train": {**asdict(self.train), "hidden": list(self.train.hidden)},
+            "train": self.train.identity(),
         }

@@ -37,6 +37,13 @@ from regsearch.config import DEFAULT_ROPE_PP
 from regsearch.errors import ArgumentError
 
 
+def signed_pp(value: float) -> str:
+    """``value`` (accuracy units) in signed percentage points, ``+1.23``; a value that rounds
+    to zero reads ``+0.00``, never ``-0.00``."""
+    points = round(100.0 * value, 2)
+    return f"{points if points else 0.0:+.2f}"
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The corrected resampled t-test of the chosen configuration against the baseline."""
@@ -68,8 +75,8 @@ class Comparison:
         """One sentence with the numbers, in percentage points."""
         pp = 100.0
         numbers = (
-            f"{pp * self.gain:+.2f} pp of CV accuracy, {100 * self.confidence:.0f}% interval "
-            f"[{pp * self.low:+.2f}, {pp * self.high:+.2f}] (Nadeau-Bengio corrected t-test "
+            f"{signed_pp(self.gain)} pp of CV accuracy, {100 * self.confidence:.0f}% interval "
+            f"[{signed_pp(self.low)}, {signed_pp(self.high)}] (Nadeau-Bengio corrected t-test "
             f"over {self.splits} splits, p = {self.p_value:.3g})"
         )
         rope = f"{pp * self.rope:.2g} pp"

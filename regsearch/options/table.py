@@ -201,7 +201,19 @@ OPTIONS: tuple[Option, ...] = (
         "package.module:function or path/to/file.py:function",
         metavar="MODEL",
     ),
-    Option("epochs", "maximum epochs per fold", target="train", parse=int),
+    Option(
+        "epochs",
+        "maximum epochs per fold (the cap); without it, 20 raised by --min-steps",
+        target="train",
+        parse=int,
+    ),
+    Option(
+        "min_steps",
+        "a floor on each fold's Adam steps: the epoch cap is raised to reach it on small data "
+        "(0: the cap is --epochs exactly; the default is 0 where --epochs is given)",
+        target="train",
+        parse=int,
+    ),
     Option("batch_size", "mini-batch size", target="train", parse=int),
     Option(
         "lr", "Adam learning rate (fixed; see --lr-range to search it)", target="train", parse=float
@@ -333,10 +345,10 @@ TARGETS: dict[str, Any] = {"study": StudyConfig, "space": SearchSpace, "train": 
 
 def option_defaults() -> dict[str, Any]:
     """Every option's default, read from the config classes' own defaults."""
+    study = StudyConfig(backend=BACKENDS[0])
     values: dict[str, Any] = {
         f.name: getattr(SearchSpace(), f.name) for f in fields(SearchSpace)
-    } | {f.name: getattr(TrainSettings(), f.name) for f in fields(TrainSettings)}
-    study = StudyConfig(backend=BACKENDS[0])
+    } | {f.name: getattr(study.train, f.name) for f in fields(TrainSettings)}
     values |= {f.name: getattr(study, f.name) for f in fields(StudyConfig)}
     values["data_dir"] = default_data_dir()
     values |= {"backend": None, "config": None, "quiet": False}

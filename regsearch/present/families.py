@@ -8,7 +8,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP, NO_PENALTY, PENALTY_TYPES
-from regsearch.cv.comparison import Comparison, corrected_resampled_t_test
+from regsearch.cv.comparison import Comparison, corrected_resampled_t_test, signed_pp
 from regsearch.cv.selection import select_best
 
 
@@ -98,8 +98,8 @@ def family_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[
         elif comparison is None:
             versus, interval, verdict = "", "", "too few splits to compare"
         else:
-            versus = f"{100 * comparison.gain:+.2f} pp"
-            interval = f"[{100 * comparison.low:+.2f}, {100 * comparison.high:+.2f}]"
+            versus = f"{signed_pp(comparison.gain)} pp"
+            interval = f"[{signed_pp(comparison.low)}, {signed_pp(comparison.high)}]"
             verdict = comparison.verdict
         lines.append(
             f"  {kind:<13} {trial.number:>5}  {configuration_text(trial):<34} "
@@ -131,8 +131,8 @@ def _headline(
     kind = max(measured, key=lambda k: measured[k].gain)
     c = measured[kind]
     numbers = (
-        f"{100 * c.gain:+.2f} pp of CV accuracy over {base}, 95% interval "
-        f"[{100 * c.low:+.2f}, {100 * c.high:+.2f}]"
+        f"{signed_pp(c.gain)} pp of CV accuracy over {base}, 95% interval "
+        f"[{signed_pp(c.low)}, {signed_pp(c.high)}]"
     )
     odds = f"P(helps) {c.p_helps:.2f}"
     if c.verdict == "helps":

@@ -32,6 +32,7 @@ from regsearch.run.training_plan import (
     how_folds_train,
     how_trials_train,
     why_pruner,
+    with_epoch_cap,
 )
 from regsearch.seeds import sampler_seed
 from regsearch.threads import default_threads, describe_waiting
@@ -99,6 +100,7 @@ class StudySession:
         else:
             folds = splits.folds
             log(f"Splits: {splits.description}.")
+        config = with_epoch_cap(config, folds, log)
         if backend is None:
             backend = get_backend(config.backend)
         threads = config.threads or default_threads(config.workers)

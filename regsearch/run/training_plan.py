@@ -1,11 +1,39 @@
 """How a study's trials will train, and the sentences that say so at the start of a run: the
-pruner ``auto`` picks, whether a trial's folds train at once, and populations of trials."""
+epoch cap for the data, the pruner ``auto`` picks, whether a trial's folds train at once, and
+populations of trials."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Callable, Sequence
+
 from regsearch.backends.base import Trainer
 from regsearch.config import StudyConfig
+from regsearch.cv.folds import Fold
 from regsearch.cv.pruning import PruningPolicy
+
+
+def with_epoch_cap(
+    config: StudyConfig, folds: Sequence[Fold], log: Callable[[str], None]
+) -> StudyConfig:
+    """``config`` with its epoch cap raised to reach ``config.train.min_steps`` optimizer steps
+    on the smallest fold (:meth:`~regsearch.config.TrainSettings.epoch_cap`), said in one
+    line where it changes; unchanged otherwise. Every part of the study (the objective, the
+    pruners, the records, the epoch-cap count) then works with that one cap."""
+    train = config.train
+    rows = min((len(train_rows) for train_rows, _ in folds), default=0)
+    cap = train.epoch_cap(rows)
+    if cap == train.epochs:
+        return config
+    batches = math.ceil(rows / train.batch_size)
+    log(
+        f"Epoch cap: {cap} epochs, raised from {train.epochs} so that each fold trains at least "
+        f"{train.min_steps} Adam steps ({rows} rows: {batches} batch(es) of {train.batch_size} "
+        "an epoch); early stopping ends most folds sooner. An epoch count given (--epochs) is "
+        "kept as the cap."
+    )
+    return dataclasses.replace(config, train=dataclasses.replace(train, epochs=cap))
 
 
 def auto_pruner(trainer: Trainer) -> str:

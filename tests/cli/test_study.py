@@ -168,6 +168,8 @@ def test_mismatching_resume_exits_2_and_keeps_the_study(tmp_path, storage, capsy
         "2",
         "--folds",
         "3",
+        "--epochs",  # an exact cap: 40 rows a fold would otherwise raise it to 2000 epochs
+        "3",
     ]
     code, out, err = run_cli(base, storage, capsys)
     assert code == 0, err

@@ -78,3 +78,19 @@ def test_parsers():
     assert parse_hidden("256,128") == (256, 128)
     with pytest.raises(ConfigError, match="256,128"):
         parse_hidden("256;x")
+
+
+def test_the_epoch_cap_is_raised_to_the_step_floor_only_where_epochs_fall_short():
+    from regsearch.config import AUTO_MIN_STEPS, study_train_settings
+
+    floor = TrainSettings(epochs=20, batch_size=128, min_steps=2000)
+    # 898 rows: 8 batches an epoch, 2000 / 8 = 250 epochs
+    assert floor.epoch_cap(898) == 250
+    # 48,000 rows (full MNIST, 5 folds): 375 batches, 20 epochs are already 7,500 steps
+    assert floor.epoch_cap(48_000) == 20
+    assert floor.epoch_cap(897) == math.ceil(2000 / math.ceil(897 / 128))
+    assert TrainSettings(epochs=20, min_steps=0).epoch_cap(10) == 20
+    # the study's defaults carry the floor; a cap given is exact; the floor is no identity
+    assert StudyConfig(backend="torch").train.min_steps == AUTO_MIN_STEPS
+    assert study_train_settings(5) == TrainSettings(epochs=5)
+    assert "min_steps" not in StudyConfig(backend="torch").identity()["train"]

@@ -74,3 +74,24 @@ def test_the_reproduce_command_gives_back_the_same_study():
     again = config_from_args(args)
     assert again.identity() == config.identity()
     assert (again.name, again.storage, again.trials) == (config.name, config.storage, 7)
+
+
+def test_an_epoch_count_given_is_the_cap_and_none_given_gets_the_step_floor(tmp_path):
+    """Without ``--epochs`` the study's default: 20 epochs raised to 2000 steps per fold; an
+    epoch count given (flag or file) is the cap exactly, unless ``--min-steps`` is given too."""
+    from regsearch.config import AUTO_MIN_STEPS
+
+    def train(*words):
+        return config_from_args(parse_args(["--backend", "torch", *words])[1]).train
+
+    assert (train().epochs, train().min_steps) == (20, AUTO_MIN_STEPS)
+    assert (train("--epochs", "5").epochs, train("--epochs", "5").min_steps) == (5, 0)
+    assert train("--epochs", "5", "--min-steps", "300").min_steps == 300
+    assert train("--min-steps", "0").min_steps == 0
+    path = tmp_path / "c.toml"
+    path.write_text("epochs = 7\n")
+    assert train("--config", str(path)).min_steps == 0
+    path.write_text("patience = 7\n")
+    assert train("--config", str(path)).min_steps == AUTO_MIN_STEPS
+    with pytest.raises(ConfigError, match="min_steps"):
+        train("--min-steps", "-1")

@@ -529,3 +529,30 @@ def test_weight_decay_and_the_learning_rate_are_searched_for_every_family(config
     assert "the best of" in text and "unregularized trials over the learning rate" in text
     header = next(line for line in text.splitlines() if line.startswith("rank"))
     assert header.split()[3:7] == ["l1", "l2", "weight_decay", "lr"]  # only where searched
+
+
+def test_the_epoch_cap_is_raised_to_the_step_floor_and_stored_as_what_trained(config, tiny_dataset):
+    """240 rows, 3 folds: 160 training rows a fold, 2 batches of 128 an epoch, so a floor of
+    100 steps raises the cap of 3 epochs to 50; the folds train to it, the stored config says
+    it, and the same command resumes the study."""
+    floor = dataclasses.replace(config, train=TrainSettings(epochs=3, min_steps=100))
+    backend, said = FakeBackend(), []
+    result = run_study(floor, backend=backend, dataset=tiny_dataset, log=said.append)
+    assert {c.epochs for c in backend.trainers[0].calls if c.val_idx is not None} == {50}
+    assert result.study.user_attrs["config"]["train"]["epochs"] == 50
+    assert "min_steps" not in result.study.user_attrs["config"]["train"]
+    line = next(s for s in said if s.startswith("Epoch cap:"))
+    assert "50 epochs, raised from 3 so that each fold trains at least 100 Adam steps" in line
+    again = run_study(floor, backend=FakeBackend(), dataset=tiny_dataset)
+    assert again.new_trials == 0
+    # Enough steps already: no line, the cap as given.
+    said.clear()
+    run_study(
+        dataclasses.replace(
+            floor, study_name="enough", train=TrainSettings(epochs=60, min_steps=100)
+        ),
+        backend=FakeBackend(),
+        dataset=tiny_dataset,
+        log=said.append,
+    )
+    assert not any(s.startswith("Epoch cap:") for s in said)
