@@ -3,11 +3,9 @@
 ``RegularizationSearchCV(build, backend="torch", cv=5, n_trials=20).fit(X, y)`` runs the
 study on the arrays (all of them: there is no held-out test set, as in ``GridSearchCV``; test
 with ``score(X_test, y_test)``), then refits the chosen configuration on all rows. The results
-read as ``GridSearchCV``'s: ``best_params_``, ``best_score_``, ``best_index_``,
-``cv_results_``, ``refit_time_``, ``n_splits_``, ``classes_``, and ``predict``,
-``predict_proba`` and ``score`` through the refit model (``best_model_``, a Keras model or a
-PyTorch module). ``study_`` is the Optuna study, with the baseline trial, every fold's records
-and the comparison with the baseline, as the study command stores them.
+read as ``GridSearchCV``'s (``best_params_``, ``cv_results_``, ...; ``predict`` through the
+refit ``best_model_``, a Keras model or a PyTorch module); ``study_`` is the Optuna study as
+the study command stores it, and ``comparison_`` the answer as data.
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ from regsearch.errors import ConfigError, DataError
 from regsearch.models.spec import ModelSpec, model_label
 from regsearch.observe import Observers, TrialLines
 from regsearch.present.dashboard import show_on_dashboard
+from regsearch.present.families import answer_comparison
 from regsearch.present.note import answer
 from regsearch.present.rows import cv_results
 from regsearch.run import FrontDoor, StudyRun
@@ -96,6 +95,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             (``{"penalty": "none"}`` for the baseline).
         best_score_: its mean CV accuracy.
         best_index_: its row in ``cv_results_``.
+        comparison_: the answer as data (:attr:`regsearch.StudyResult.comparison`).
         cv_results_: scikit-learn's layout, one entry per finished (complete or pruned)
             trial: ``params``, ``param_penalty``, ``param_l1``, ``param_l2`` (masked where a
             trial has no such lambda), ``split{i}_test_score`` and ``mean_test_score``,
@@ -283,6 +283,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         self.best_index_ = int(list(self.cv_results_["trial_number"]).index(chosen_number))
         self.best_params_ = dict(self.cv_results_["params"][self.best_index_])
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+        self.comparison_ = answer_comparison(self.study_, chosen_number, config.rope)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` of the refit model, columns in the order

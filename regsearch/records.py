@@ -99,6 +99,10 @@ SELECTION = "selection"
 REFIT = "refit"
 """The chosen configuration's refit and test; written last, so its presence means "done"."""
 BASELINE_REFIT = "baseline_refit"
+COMPARISON = "comparison"
+"""The answer as data (:meth:`regsearch.cv.comparison.Comparison.record`): the verdict, the
+difference, its interval and probabilities, which trials; ``None`` where there was nothing to
+compare. Written after the refit."""
 SPLITTER = "splitter"
 """A study scored on a scikit-learn splitter's splits instead of stratified k-fold:
 ``{splitter, test_to_train}`` (its ``repr``, and the mean ratio of validation to training rows

@@ -147,6 +147,9 @@ def test_a_splitter_a_lambda_builder_a_stored_study_and_refit_false(tmp_path):
     assert stored.user_attrs["splitter"] == {"splitter": repr(splitter), "test_to_train": 1 / 3}
     assert stored.user_attrs["refit"]["model_path"].endswith("mine.pt")
     assert stored.user_attrs["answer"].startswith("Chosen:")  # kept: shown on the dashboard
+    # The answer as data, on the estimator as in the study (None: nothing to compare)
+    comparison = search.comparison_
+    assert (comparison and comparison.record()) == stored.user_attrs["comparison"]
     assert len(list((tmp_path / "artifacts").iterdir())) >= 5
     assert search.predict(x[:10]).shape == (10,)
     assert stored.user_attrs["folds_fingerprint"] == expected  # every trial on these splits

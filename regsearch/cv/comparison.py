@@ -14,8 +14,8 @@ search" does::
 
 A region of practical equivalence (``rope``, in accuracy units) turns the interval into an
 answer: *helps* when the interval lies above zero and the gain exceeds the rope, *hurts* in the
-mirror case, *no practical difference* when the whole interval lies inside ``[-rope, rope]``,
-and *undecided* otherwise (too few splits to tell).
+mirror case, *equivalent* (no practical difference) when the whole interval lies inside
+``[-rope, rope]``, and *undecided* otherwise (too few splits to tell).
 
 The same numbers read as probabilities: the Bayesian correlated t-test (Benavoli, Corani,
 Demsar & Zaffalon, "Time for a change", JMLR 2017; ``baycomp.CorrelatedTTest``) puts on the
@@ -46,7 +46,10 @@ def signed_pp(value: float) -> str:
 
 @dataclass(frozen=True)
 class Comparison:
-    """The corrected resampled t-test of the chosen configuration against the baseline."""
+    """The corrected resampled t-test of a configuration (trial ``trial``) against the
+    baseline (trial ``baseline_trial``), as data: :attr:`verdict`, :attr:`difference`,
+    :attr:`interval`, ``p_value``, :attr:`n_splits`, ``rope`` (in the metric's units) and the
+    posterior probabilities; :meth:`record` is its JSON form, stored with the study."""
 
     gain: float
     low: float
@@ -59,16 +62,56 @@ class Comparison:
     p_helps: float = math.nan
     p_equivalent: float = math.nan
     p_hurts: float = math.nan
+    metric: str = "accuracy"
+    trial: int | None = None
+    baseline_trial: int | None = None
+
+    @property
+    def difference(self) -> float:
+        """The mean per-split difference, configuration minus baseline (the gain)."""
+        return self.gain
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The ``confidence`` interval of the difference, ``(low, high)``."""
+        return (self.low, self.high)
+
+    @property
+    def n_splits(self) -> int:
+        return self.splits
+
+    def record(self) -> dict[str, object]:
+        """The comparison as JSON-ready data (NaN probabilities as ``None``)."""
+
+        def number(value: float) -> float | None:
+            return None if math.isnan(value) else value
+
+        return {
+            "verdict": self.verdict,
+            "trial": self.trial,
+            "baseline_trial": self.baseline_trial,
+            "metric": self.metric,
+            "difference": self.difference,
+            "interval": list(self.interval),
+            "confidence": self.confidence,
+            "p_value": self.p_value,
+            "t": self.t if math.isfinite(self.t) else None,
+            "n_splits": self.n_splits,
+            "rope": self.rope,
+            "p_helps": number(self.p_helps),
+            "p_equivalent": number(self.p_equivalent),
+            "p_hurts": number(self.p_hurts),
+        }
 
     @property
     def verdict(self) -> str:
-        """``helps``, ``hurts``, ``no practical difference`` or ``undecided``."""
+        """``helps``, ``hurts``, ``equivalent`` (no practical difference) or ``undecided``."""
         if self.low > 0 and self.gain > self.rope:
             return "helps"
         if self.high < 0 and self.gain < -self.rope:
             return "hurts"
         if -self.rope <= self.low and self.high <= self.rope:
-            return "no practical difference"
+            return "equivalent"
         return "undecided"
 
     def describe(self) -> str:
@@ -85,7 +128,7 @@ class Comparison:
         answers = {
             "helps": f"regularization helps: {numbers}",
             "hurts": f"regularization hurts: {numbers}",
-            "no practical difference": (
+            "equivalent": (
                 f"regularization makes no practical difference (the interval lies within "
                 f"+/-{rope}): {numbers}"
             ),

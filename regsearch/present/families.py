@@ -3,6 +3,8 @@ corrected resampled t-test (:mod:`regsearch.cv.comparison`), and one sentence on
 
 from __future__ import annotations
 
+import dataclasses
+
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
@@ -36,7 +38,26 @@ def baseline_comparison(
         return None
     splitter = study.user_attrs.get(records.SPLITTER) or {}
     ratio = float(splitter.get("test_to_train", 1 / (folds - 1)))
-    return corrected_resampled_t_test(diffs, ratio, rope=rope_pp / 100)
+    test = corrected_resampled_t_test(diffs, ratio, rope=rope_pp / 100)
+    return dataclasses.replace(test, trial=chosen, baseline_trial=baseline)
+
+
+def answer_comparison(
+    study: optuna.Study, chosen: int, rope_pp: float = DEFAULT_ROPE_PP
+) -> Comparison | None:
+    """The study's answer as data: the chosen trial against the baseline where a penalty was
+    chosen; where none was (the baseline, or with the learning rate searched another
+    unregularized trial), the best regularized trial against the baseline, so that there is
+    an answer every time. ``None`` without a baseline, a regularized trial or 2 shared splits."""
+    baseline = records.baseline_trial(study)
+    if baseline is None:
+        return None
+    if records.is_unregularized(study.trials[chosen]):
+        best = best_regularized(study)
+        if best is None:
+            return None
+        chosen = best.number
+    return baseline_comparison(study, chosen, baseline.number, rope_pp)
 
 
 def refit_decay_text(weight_decay: float, refit_weight_decay: float) -> str:

@@ -44,7 +44,7 @@ def answer(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> str:
         + (f"; baseline {base.value:.4f}." if base is not None else ".")
     ]
     if base is not None:
-        parts += comparison_lines(study, refit["trial_number"], base.number, rope_pp)
+        parts += comparison_lines(study, refit["trial_number"], rope_pp)
     if not math.isnan(refit.get("test_accuracy", math.nan)):
         parts.append(
             f"Test accuracy {refit['test_accuracy']:.4f}"

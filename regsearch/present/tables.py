@@ -16,8 +16,7 @@ from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP
 from regsearch.penalty import Penalty, lambda_cell
 from regsearch.present.families import (
-    baseline_comparison,
-    best_regularized,
+    answer_comparison,
     configuration_text,
     family_lines,
     refit_decay_text,
@@ -176,10 +175,10 @@ def chosen_lines(
             f"Baseline: trial {baseline['trial_number']}, CV accuracy "
             f"{baseline['cv_accuracy']:.4f}: {_tested(baseline)}."
         )
-        lines += comparison_lines(study, refit["trial_number"], baseline["trial_number"], rope_pp)
+        lines += comparison_lines(study, refit["trial_number"], rope_pp)
     elif (untested := records.baseline_trial(study)) is not None:  # no test set, no refit
         lines.append(f"Baseline: trial {untested.number}, CV accuracy {untested.value:.4f}.")
-        lines += comparison_lines(study, refit["trial_number"], untested.number, rope_pp)
+        lines += comparison_lines(study, refit["trial_number"], rope_pp)
     lines += epoch_cap_lines(study, refit["trial_number"], lambda name: f"--{name}")
     lines += family_lines(study, rope_pp)
     record = study.user_attrs.get(records.NESTED)
@@ -241,20 +240,17 @@ def epoch_cap_lines(
     return [line]
 
 
-def comparison_lines(study: optuna.Study, chosen: int, baseline: int, rope_pp: float) -> list[str]:
-    """The corrected comparison (:func:`baseline_comparison`) as a sentence, every time there
-    are splits to compare on: ``Against the baseline: ...`` for a regularized choice; where
-    no penalty was chosen, the best regularized configuration against the baseline, so that
-    "no penalty helps here" is said with its interval as clearly as a gain."""
-    if not records.is_unregularized(study.trials[chosen]):
-        comparison = baseline_comparison(study, chosen, baseline, rope_pp)
-        return [] if comparison is None else [f"Against the baseline: {comparison.describe()}."]
-    best = best_regularized(study)
-    if best is None:
+def comparison_lines(study: optuna.Study, chosen: int, rope_pp: float) -> list[str]:
+    """The study's answer (:func:`answer_comparison`) as a sentence, every time there are
+    splits to compare on: ``Against the baseline: ...`` for a regularized choice; where no
+    penalty was chosen, the best regularized configuration against the baseline, so that "no
+    penalty helps here" is said with its interval as clearly as a gain."""
+    comparison = answer_comparison(study, chosen, rope_pp)
+    if comparison is None or comparison.trial is None:
         return []
-    comparison = baseline_comparison(study, best.number, baseline, rope_pp)
-    if comparison is None:
-        return []
+    if comparison.trial == chosen:
+        return [f"Against the baseline: {comparison.describe()}."]
+    best = study.trials[comparison.trial]
     return [
         f"The best regularized configuration, trial {best.number} ({configuration_text(best)}), "
         f"against the baseline: {comparison.describe()}."

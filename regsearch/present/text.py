@@ -103,7 +103,7 @@ def summary(
             + "."
         )
     if baseline is not None:
-        lines += comparison_lines(study, chosen.trial_number, baseline.trial_number, config.rope)
+        lines += comparison_lines(study, chosen.trial_number, config.rope)
     lines += epoch_cap_lines(study, chosen.trial_number, name_of)
     lines += family_lines(study, config.rope)
     nested = study.user_attrs.get(records.NESTED)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import optuna
 
+from regsearch import records
 from regsearch.backends.base import Backend
 from regsearch.config import StudyConfig
 from regsearch.cv.doubts import doubts
@@ -25,6 +26,7 @@ from regsearch.cv.folds import Splits
 from regsearch.data import Dataset
 from regsearch.errors import RefitElsewhere, RegsearchError
 from regsearch.observe.base import Observer
+from regsearch.present.families import answer_comparison
 from regsearch.present.nested import outer_line
 from regsearch.results import StudyResult
 from regsearch.run.nested import outer_studies, summarize
@@ -133,7 +135,12 @@ class StudyRun:
             finally:
                 observer.close()
         self.doubts += doubts(session.complete_trials(), chosen)
-        return StudyResult(session.study, chosen, baseline, new_trials)
+        comparison = answer_comparison(session.study, chosen.trial_number, config.rope)
+        with storage_failures(config):
+            session.study.set_user_attr(
+                records.COMPARISON, None if comparison is None else comparison.record()
+            )
+        return StudyResult(session.study, chosen, baseline, new_trials, comparison)
 
     def _nested(self) -> StudyResult | None:
         """Each outer fold's inner study, then the study on all training data, which stores

@@ -34,3 +34,26 @@ def test_when_the_baseline_wins_the_best_penalty_is_still_compared(tmp_path):
     # inspect, the report and the dashboard say the same sentence
     assert line in chosen_lines(result.study)
     assert line in answer(result.study)
+    # ... and as data: the same comparison, on the result and stored with the study
+    comparison = result.comparison
+    assert comparison is not None and comparison.trial == best.number
+    assert comparison.baseline_trial == result.chosen.trial_number
+    assert comparison.verdict in {"hurts", "equivalent", "undecided"}
+    assert comparison.difference < 0 and comparison.interval[0] <= comparison.difference
+    assert comparison.n_splits == 3 and comparison.metric == "accuracy"
+    stored = result.study.user_attrs["comparison"]
+    assert stored == comparison.record() and stored["verdict"] == comparison.verdict
+    assert abs(stored["p_helps"] + stored["p_equivalent"] + stored["p_hurts"] - 1) < 1e-9
+
+
+def test_a_chosen_penalty_is_the_comparison_and_nothing_to_compare_is_none(tmp_path):
+    config = fake_study_config(tmp_path, trials=5)
+    result = run_study(config, backend=FakeBackend(), dataset=synthetic_dataset())
+    if result.chosen.penalty == "none":
+        assert result.comparison is None or result.comparison.trial != result.chosen.trial_number
+    else:
+        assert result.comparison is not None
+        assert result.comparison.trial == result.chosen.trial_number
+    lonely = fake_study_config(tmp_path, trials=1, study_name="baseline-only")
+    alone = run_study(lonely, backend=FakeBackend(), dataset=synthetic_dataset())
+    assert alone.comparison is None and alone.study.user_attrs["comparison"] is None
