@@ -253,10 +253,16 @@ def test_unreachable_database_fails_fast_naming_the_host_not_the_password(capsys
 def test_shipped_config_files_are_valid_and_flags_override_them():
     from regsearch.cli.arguments import config_from_args, parse_args
 
+    names = {}
     for path in sorted((PROJECT_ROOT / "studies").glob("*.toml")):
         _, args = parse_args(["--config", str(path)])
         config = config_from_args(args)  # validates every value
         assert config.backend in ("tf", "torch"), path
+        names[path.name] = config.name
+    # Each its own study: running one after another in the default storage never resumes
+    # (and is never refused by) another's study, or the plain command's.
+    assert len(set(names.values())) == len(names), names
+    assert not {"mnist-tf", "mnist-torch"} & set(names.values()), names
     _, args = parse_args(["--config", str(PROJECT_ROOT / "studies/wide-search.toml")])
     wide = config_from_args(args)
     assert wide.train.hidden == (256, 128) and wide.select == "one-se"
