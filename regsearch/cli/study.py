@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from regsearch.cli.arguments import config_from_args, parse_args
+from regsearch.config.data_settings import check_data_files
 from regsearch.errors import EXIT_INTERRUPTED, RefitElsewhere, RegsearchError
 from regsearch.options import flag
 
@@ -34,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         config = config_from_args(args)
+        # A missing data file is said before the line that announces the study.
+        check_data_files(config.dataset, config.test_data)
     except RegsearchError as exc:
         return fail(exc)
 

@@ -12,7 +12,7 @@ from regsearch.config.choices import (
     DATA_FILE_SUFFIXES,
     SCALINGS,
 )
-from regsearch.errors import ConfigError, param
+from regsearch.errors import ConfigError, DataError, param
 
 
 def check_data_settings(
@@ -89,3 +89,22 @@ def dataset_label(dataset: str) -> str:
     if dataset in BUILTIN_DATASETS:
         return dataset
     return Path(dataset).stem
+
+
+def check_data_files(name: str, test_data: Path | None = None) -> None:
+    """Refuse a dataset file (and a CSV's ``test_data``) that does not exist, before anything
+    announces a study of it; the loaders check the rest when they read.
+
+    Raises:
+        DataError: with the loaders' own message.
+    """
+    if name in BUILTIN_DATASETS:
+        return
+    for path in (Path(name), None if test_data is None else Path(test_data)):
+        if path is not None and not path.is_file():
+            raise DataError(
+                f"{path}: no such file. {param('dataset')} takes mnist, digits, or a path to an "
+                ".npz or .csv file."
+                if path == Path(name)
+                else f"{param('test_data')} {path}: no such file."
+            )

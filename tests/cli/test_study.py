@@ -297,3 +297,21 @@ def test_bad_config_files_exit_2_naming_the_problem(text, message, tmp_path, cap
     assert info.value.code == 2
     assert message in capsys.readouterr().err
     assert not storage.exists()
+
+
+def test_a_missing_data_file_is_refused_before_any_study_is_announced(tmp_path, capsys):
+    storage = tmp_path / "s.db"
+    present = tmp_path / "train.csv"
+    present.write_text("a,y\n1,0\n2,1\n")
+    for words, missing in (
+        (["--dataset", str(tmp_path / "nosuch.csv"), "--target", "y"], "nosuch.csv: no such file"),
+        (
+            ["--dataset", str(present), "--target", "y", "--test-data", str(tmp_path / "t.csv")],
+            "--test-data " + str(tmp_path / "t.csv") + ": no such file",
+        ),
+    ):
+        code = main(["--backend", "torch", *words, "--storage", f"sqlite:///{storage}"])
+        out, err = capsys.readouterr()
+        assert code == 2 and missing in err, err
+        assert "regsearch: study" not in out  # nothing announced, nothing stored
+        assert not storage.exists()
