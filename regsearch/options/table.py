@@ -320,7 +320,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "quiet",
-        "no progress bar and no line per trial; the summary only",
+        "no progress bar and no line per trial; the set-up lines and the summary stay",
         target="command",
         parse=None,
     ),

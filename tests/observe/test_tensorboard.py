@@ -79,7 +79,7 @@ def test_study_command_writes_the_same_runs_from_both_backends(backend, tmp_path
         "accuracy/validation",
     }  # a refit has no validation part
     out = capsys.readouterr().out
-    assert "trial   1" not in out and "Test accuracy" in out  # --quiet: the summary only
+    assert "trial   1" not in out and "Test accuracy" in out  # --quiet: no trial lines
 
 
 def test_run_study_writes_the_folds_and_the_refits_as_the_command_does(tmp_path, tiny_dataset):
