@@ -179,6 +179,7 @@ def chosen_lines(
     elif (untested := records.baseline_trial(study)) is not None:  # no test set, no refit
         lines.append(f"Baseline: trial {untested.number}, CV accuracy {untested.value:.4f}.")
         lines += comparison_lines(study, refit["trial_number"], rope_pp)
+    lines += cv_gap_lines(study, refit["trial_number"], refit.get("test_accuracy", math.nan))
     lines += epoch_cap_lines(study, refit["trial_number"], lambda name: f"--{name}")
     lines += family_lines(study, rope_pp)
     record = study.user_attrs.get(records.NESTED)
@@ -254,4 +255,25 @@ def comparison_lines(study: optuna.Study, chosen: int, rope_pp: float) -> list[s
     return [
         f"The best regularized configuration, trial {best.number} ({configuration_text(best)}), "
         f"against the baseline: {comparison.describe()}."
+    ]
+
+
+def cv_gap_lines(study: optuna.Study, chosen: int, test_accuracy: float) -> list[str]:
+    """One sentence where the refit's test accuracy exceeds the chosen trial's CV accuracy by
+    more than its splits' spread (their standard deviation): the CV score is not an estimate
+    of the refit's accuracy, and a reader should not think the test set leaked."""
+    trial = study.trials[chosen]
+    spread = trial.user_attrs.get(records.STD_SCORE)
+    if trial.value is None or spread is None or math.isnan(test_accuracy):
+        return []
+    gap = test_accuracy - trial.value
+    if gap <= spread:
+        return []
+    folds = records.study_folds(study)
+    share = f" ({(folds - 1) / folds:.0%} here)" if folds > 1 else ""
+    return [
+        f"Test accuracy above CV: +{100 * gap:.2f} pp, more than the splits' spread "
+        f"(+/-{100 * spread:.2f} pp). Each fold trains on (k-1)/k of the training rows{share}, "
+        "the refit on all of them, so the refit is usually the better model; the CV score "
+        "compares configurations, it does not estimate the refit's accuracy."
     ]

@@ -17,7 +17,7 @@ from regsearch.locations import default_artifact_dir, redact_url
 from regsearch.penalty import lambda_cell
 from regsearch.present.families import family_lines, refit_decay_text
 from regsearch.present.nested import nested_lines
-from regsearch.present.tables import comparison_lines, epoch_cap_lines
+from regsearch.present.tables import comparison_lines, cv_gap_lines, epoch_cap_lines
 
 if TYPE_CHECKING:
     from regsearch.config import StudyConfig
@@ -104,6 +104,7 @@ def summary(
         )
     if baseline is not None:
         lines += comparison_lines(study, chosen.trial_number, config.rope)
+    lines += cv_gap_lines(study, chosen.trial_number, chosen.test_accuracy)
     lines += epoch_cap_lines(study, chosen.trial_number, name_of)
     lines += family_lines(study, config.rope)
     nested = study.user_attrs.get(records.NESTED)

@@ -57,3 +57,21 @@ def test_a_chosen_penalty_is_the_comparison_and_nothing_to_compare_is_none(tmp_p
     lonely = fake_study_config(tmp_path, trials=1, study_name="baseline-only")
     alone = run_study(lonely, backend=FakeBackend(), dataset=synthetic_dataset())
     assert alone.comparison is None and alone.study.user_attrs["comparison"] is None
+
+
+def test_a_test_score_far_above_the_cv_score_is_explained():
+    import optuna
+
+    from regsearch import records
+    from regsearch.present.tables import cv_gap_lines
+
+    study = optuna.create_study(direction="maximize")
+    study.set_user_attr(records.CONFIG, {"folds": 5, "repeats": 1})
+    trial = study.ask()
+    trial.set_user_attr(records.STD_SCORE, 0.01)
+    study.tell(trial, 0.88)
+    (line,) = cv_gap_lines(study, 0, 0.93)
+    assert line.startswith("Test accuracy above CV: +5.00 pp, more than the splits' spread")
+    assert "(k-1)/k of the training rows (80% here)" in line
+    assert cv_gap_lines(study, 0, 0.885) == []  # within the spread: nothing to explain
+    assert cv_gap_lines(study, 0, float("nan")) == []
