@@ -102,6 +102,10 @@ def study_table(
 ) -> str:
     """The trials table and the chosen configuration, for a terminal."""
     folds = records.study_splits(study)
+    # Up to 5 splits each value; more (repeated CV) as their range, so a row stays readable.
+    listed = folds <= _LISTED_SPLITS
+    scores_column = "fold accuracies" if listed else f"accuracy min-max ({folds} splits)"
+    epochs_column = "best epochs" if listed else "best epochs min-max"
     compact = []
     for row in rows:
         scores = [row.get(records.fold_key(i, "test_accuracy")) for i in range(folds)]
@@ -116,11 +120,12 @@ def study_table(
                 "l2": lambda_cell(row["param_l2"]),
                 "weight_decay": lambda_cell(row["param_weight_decay"]),
                 "lr": lambda_cell(row["param_lr"] or 0.0),
-                "fold accuracies": " ".join("-" if s is None else f"{s:.4f}" for s in scores),
+                scores_column: _spread(scores, "{:.4f}", " "),
                 "mean ± std": "-" if mean is None else f"{mean:.4f} ± {std:.4f}",
                 "rank": row["rank_test_accuracy"],
-                "best epochs": ",".join("-" if e is None else str(e) for e in epochs),
-                "fit s": None
+                epochs_column: _spread(epochs, "{}", ","),
+                # Optuna's trial duration covers all folds; this is one fold's training.
+                "fit s/fold": None
                 if row[records.MEAN_FIT_TIME] is None
                 else f"{row[records.MEAN_FIT_TIME]:.1f}",
                 "reason": _reason(row),
@@ -137,6 +142,21 @@ def study_table(
     lines.append("")
     lines += chosen_lines(study, rope_pp)
     return "\n".join(lines)
+
+
+_LISTED_SPLITS = 5
+
+
+def _spread(values: list[Any], form: str, sep: str) -> str:
+    """Each value (``-`` where missing) for up to :data:`_LISTED_SPLITS` of them, else
+    ``min-max`` of those present."""
+    if len(values) <= _LISTED_SPLITS:
+        return sep.join("-" if v is None else form.format(v) for v in values)
+    present = [v for v in values if v is not None]
+    if not present:
+        return "-"
+    low, high = form.format(min(present)), form.format(max(present))
+    return low if low == high else f"{low}-{high}"
 
 
 def _reason(row: dict[str, Any]) -> str:

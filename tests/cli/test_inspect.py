@@ -133,3 +133,23 @@ def test_the_epoch_cap_line_counts_folds_still_improving_when_the_cap_ended_them
     assert "cap of 4 epochs" in line and "A larger --epochs may find a better model." in line
     (line,) = epoch_cap_lines(study, chosen=1)
     assert line.startswith("Epoch cap: 1 of 3 folds") and "larger" not in line
+
+
+def test_repeated_cv_rows_show_ranges_and_the_fit_time_says_per_fold(tmp_path, capsys):
+    """15 splits would make rows of 250 characters: beyond 5 splits the table gives the
+    range of the split scores and best epochs; the fit time is one fold's."""
+    from regsearch import TrainSettings, run_study
+    from regsearch.testing import FakeBackend, synthetic_dataset
+    from tests.conftest import fake_study_config
+
+    config = fake_study_config(
+        tmp_path, folds=5, repeats=3, trials=3, train=TrainSettings(epochs=3)
+    )
+    run_study(config, backend=FakeBackend(), dataset=synthetic_dataset(n_train=300))
+    code, out, _ = run(capsys, "--storage", config.storage, "--study", config.name)
+    assert code == 0
+    header = next(line for line in out.splitlines() if line.startswith("trial "))
+    assert "accuracy min-max (15 splits)" in header and "best epochs min-max" in header
+    assert "fit s/fold" in header
+    rows = out.splitlines()[out.splitlines().index(header) :][:4]
+    assert max(len(line) for line in rows) < 160, rows
