@@ -10,11 +10,7 @@ the study command stores it, and ``comparison_`` the answer as data.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -38,6 +34,7 @@ from regsearch.present.rows import cv_results
 from regsearch.run import FrontDoor, StudyRun
 from regsearch.run.session import silent
 from regsearch.run.steps import optuna_quiet
+from regsearch.run.temporary import kept_study, study_storage
 
 __all__ = ["RegularizationSearchCV"]
 
@@ -82,6 +79,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         device: as ``--device``: ``auto``, ``cpu`` or ``cuda``.
         threads: as ``--threads``.
         trial_batch: as ``--trial-batch``.
+        timeout: a time budget for the search in seconds, as ``--timeout``; ``None``: none.
         refit: refit the chosen configuration on all of ``X`` (``predict`` needs it).
         storage: an Optuna storage URL to keep (and resume) the study, e.g.
             ``"sqlite:///search.db"``; ``None``: the study runs in a temporary SQLite file
@@ -135,6 +133,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         device: str = "auto",
         threads: int | None = None,
         trial_batch: int = 1,
+        timeout: float | None = None,
         storage: str | None = None,
         study_name: str | None = None,
         random_state: int = 0,
@@ -162,6 +161,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         self.device = device
         self.threads = threads
         self.trial_batch = trial_batch
+        self.timeout = timeout
         self.storage = storage
         self.study_name = study_name
         self.random_state = random_state
@@ -205,7 +205,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
                 )
             splits = splitter_splits(self.cv, x, y_index, groups)
             folds = len(splits.folds)
-        with _study_storage(self.storage) as url:
+        with study_storage(self.storage) as url:
             config = self._config(url, folds)
             self._search(config, dataset, splits)
         return self
@@ -229,6 +229,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             scale=self.scale,
             threads=self.threads,
             trial_batch=self.trial_batch,
+            timeout=self.timeout,
             space=SearchSpace(
                 tuple(self.penalties),
                 self.lambda_min,
@@ -277,7 +278,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         else:
             chosen_number = select(session.complete_trials(), config.select).number
         with optuna_quiet():
-            self.study_ = _kept(session.study, session.storage, self.storage is None)
+            self.study_ = kept_study(session.study, session.storage, self.storage is None)
         self.n_splits_ = len(session.folds)
         self.cv_results_ = cv_results(self.study_, self.n_splits_)
         self.best_index_ = int(list(self.cv_results_["trial_number"]).index(chosen_number))
@@ -317,34 +318,3 @@ def _examples(x: np.ndarray) -> np.ndarray:
     scale = np.float32(1 / 255) if x.dtype == np.uint8 else np.float32(1)
     values = x.astype(np.float32) * scale
     return values[..., None] if values.ndim == 3 else values
-
-
-@contextlib.contextmanager
-def _study_storage(storage: str | None) -> Iterator[str]:
-    """``storage``, or a temporary SQLite file (removed afterwards) for ``None``: the study's
-    workers and claims need a database, and the refit model its folder."""
-    if storage is not None:
-        yield storage
-        return
-    folder = tempfile.mkdtemp(prefix="regsearch-")
-    try:
-        yield f"sqlite:///{Path(folder) / 'study.db'}"
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _kept(study: Any, storage: Any, temporary: bool) -> Any:
-    """The study, copied into an in-memory Optuna storage when its file is temporary (and
-    the file's connections closed, as it is removed next)."""
-    import optuna
-
-    if not temporary:
-        return study
-    memory = optuna.storages.InMemoryStorage()
-    optuna.copy_study(from_study_name=study.study_name, from_storage=storage, to_storage=memory)
-    storage.engine.dispose()
-    kept = optuna.load_study(study_name=study.study_name, storage=memory)
-    refit = kept.user_attrs.get(records.REFIT)
-    if refit:  # the model file goes with the folder; the model is the estimator's best_model_
-        kept.set_user_attr(records.REFIT, {**refit, "model_path": None})
-    return kept

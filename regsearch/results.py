@@ -19,10 +19,12 @@ class StudyResult:
     not refit: no baseline trial, or no test set to score it on), how many trials this run
     finished, and the answer as data (:class:`~regsearch.cv.comparison.Comparison`: the
     chosen configuration against the baseline, or where no penalty was chosen the best
-    regularized one; ``None`` with nothing to compare)."""
+    regularized one; ``None`` with nothing to compare), and whether the time budget
+    (``StudyConfig.timeout``) ended the search before ``trials`` finished."""
 
     study: optuna.Study
     chosen: RefitResult
     baseline: RefitResult | None
     new_trials: int
     comparison: Comparison | None = None
+    timed_out: bool = False

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regsearch.config.checks import check_int
+from regsearch.config.checks import check_int, check_positive_finite
 from regsearch.config.choices import (
     BACKENDS,
     DEFAULT_PRUNER,
@@ -87,6 +87,11 @@ class StudyConfig:
         scale: ``standard``, ``minmax`` or ``none``, fitted on each fold's training rows (see
             :mod:`regsearch.scaling`); ``auto``: ``standard`` for tabular features, ``none``
             for pixels.
+        timeout: a time budget in seconds for this run's search (Optuna's
+            ``study.optimize(timeout=...)``): no trial starts after it, the running ones
+            finish, then the refit and the test run as usual; ``None``: ``trials`` alone ends
+            the search (with both, whichever comes first). Counted from this run's start, so a
+            resume gets the budget anew; not part of the identity.
     """
 
     backend: str
@@ -118,6 +123,7 @@ class StudyConfig:
     threads: int | None = None
     rope: float = DEFAULT_ROPE_PP
     outer_folds: int | None = None
+    timeout: float | None = None
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=study_train_settings)
 
@@ -147,6 +153,8 @@ class StudyConfig:
         check_int("folds", self.folds, 2)
         check_int("repeats", self.repeats, 1)
         check_int("trials", self.trials, 1)
+        if self.timeout is not None:
+            check_positive_finite("timeout", self.timeout)
         check_int("seed", self.seed, 0)
         check_int("workers", self.workers, 1)
         check_int("trial_batch", self.trial_batch, 1)

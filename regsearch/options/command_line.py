@@ -21,6 +21,7 @@ HOW_IT_RUNS: tuple[str, ...] = (
     "refit_only",
     "artifact_dir",
     "dashboard",
+    "timeout",
 )
 """Options that change how a study runs, never what it finds: left out of
 :func:`command_line`."""

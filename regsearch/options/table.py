@@ -125,6 +125,14 @@ OPTIONS: tuple[Option, ...] = (
         parse=int,
     ),
     Option(
+        "timeout",
+        "a time budget for this run's search, in seconds: no trial starts after it, the "
+        "running ones finish, then the refit and the test run (with --trials: whichever "
+        "ends first)",
+        parse=float,
+        metavar="SECONDS",
+    ),
+    Option(
         "penalties",
         "comma-separated penalty types the sampler may choose: l1, l2, l1_l2 (in the loss), "
         "weight_decay (decoupled, in the optimizer, as AdamW)",

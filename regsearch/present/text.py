@@ -48,6 +48,15 @@ def summary(
         f"Study {study.study_name!r}: {len(completed)} complete, {n_pruned} pruned, "
         f"{n_failed} failed trials; score = mean validation accuracy over "
         f"{config.describe_splits()}.",
+        *(
+            [
+                f"Time budget: the timeout of {config.timeout:g} s ended the search with "
+                f"{len(completed) + n_pruned + n_failed} of {config.trials} trials finished "
+                f"({result.new_trials} in this run); rerun the same command to add the rest."
+            ]
+            if result.timed_out and config.timeout is not None
+            else []
+        ),
         "",
         f"{'rank':>4}  {'trial':>5}  {'penalty':<{kind_width}} {'l1':>12} {'l2':>12}{extra_head}  "
         f"{'accuracy':>16}  {'best epochs'}",

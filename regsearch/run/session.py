@@ -194,15 +194,32 @@ class StudySession:
             observer.on_trial,
         ]
         waiting_said = False
+        # The time budget counts from here: a resume gets it anew.
+        deadline = None if config.timeout is None else time.monotonic() + config.timeout
         while (missing := config.trials - self.finished_trials()) > 0:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                self.log(
+                    f"The time budget of {config.timeout:g} s is spent: no new trial starts "
+                    f"({config.trials - missing} of {config.trials} trials finished)."
+                )
+                break
             self.ensure_baseline()
             running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
             if running < missing:
+                batch = missing - running
                 if population is not None:
-                    population.expect(missing - running)
+                    # A population waits for the trials it expects, so under a budget it runs
+                    # one batch per call (the budget then checked above) and no timeout that
+                    # would stop Optuna starting a member it waits for.
+                    if remaining is not None:
+                        batch, remaining = min(batch, population.capacity), None
+                    population.expect(batch)
                 study.optimize(
                     self._unless_surplus(objective),
-                    n_trials=missing - running,
+                    n_trials=batch,
+                    # Optuna starts no trial once it has run this long; running ones finish.
+                    timeout=remaining,
                     n_jobs=1 if population is None else population.capacity,
                     callbacks=callbacks,
                     gc_after_trial=True,

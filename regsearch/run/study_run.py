@@ -140,7 +140,8 @@ class StudyRun:
             session.study.set_user_attr(
                 records.COMPARISON, None if comparison is None else comparison.record()
             )
-        return StudyResult(session.study, chosen, baseline, new_trials, comparison)
+        timed_out = config.timeout is not None and session.finished_trials() < config.trials
+        return StudyResult(session.study, chosen, baseline, new_trials, comparison, timed_out)
 
     def _nested(self) -> StudyResult | None:
         """Each outer fold's inner study, then the study on all training data, which stores

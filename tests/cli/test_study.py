@@ -28,6 +28,8 @@ ERROR_CASES = [
     # (arguments, words the message must contain)
     (["--backend", "torch", "--folds", "1"], "--folds 2 or more, got --folds 1"),
     (["--backend", "torch", "--repeats", "0"], "--repeats must be an integer >= 1, got 0"),
+    (["--backend", "torch", "--timeout", "0"], "--timeout must be a finite number > 0, got 0.0"),
+    (["--backend", "torch", "--timeout", "inf"], "--timeout must be a finite number > 0"),
     (
         ["--backend", "torch", "--outer-folds", "1"],
         "--outer-folds (the K of nested cross-validation) must be an integer >= 2, got 1",

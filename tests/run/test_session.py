@@ -556,3 +556,37 @@ def test_the_epoch_cap_is_raised_to_the_step_floor_and_stored_as_what_trained(co
         log=said.append,
     )
     assert not any(s.startswith("Epoch cap:") for s in said)
+
+
+def test_a_time_budget_ends_the_search_then_the_refit_runs_and_a_resume_gets_it_anew(
+    config, tiny_dataset, monkeypatch
+):
+    """``timeout``: no trial starts after the budget, the running one finishes, the refit
+    and the test run as usual, and the summary says so; a resume counts its own budget."""
+    import time
+
+    from regsearch.testing.fake import FakeTrainer
+
+    fit = FakeTrainer.fit
+
+    def slow_fit(self, *args, **kwargs):
+        time.sleep(0.15)  # a trial of 3 folds: about 0.45 s
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(FakeTrainer, "fit", slow_fit)
+    budget = dataclasses.replace(config, trials=12, timeout=1.0)
+    result = run_study(budget, backend=FakeBackend(), dataset=tiny_dataset)
+    finished = len(result.study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)))
+    assert 1 <= finished < 12 and result.timed_out and result.new_trials == finished
+    assert result.study.user_attrs["refit"]["trial_number"] == result.chosen.trial_number
+    said = summary(result, budget)
+    assert (
+        f"Time budget: the timeout of 1 s ended the search with {finished} of 12 trials "
+        f"finished ({finished} in this run)" in said
+    )
+    again = run_study(budget, backend=FakeBackend(), dataset=tiny_dataset)
+    assert again.new_trials >= 1  # its own budget, not the first run's spent one
+    full = run_study(
+        dataclasses.replace(budget, timeout=None), backend=FakeBackend(), dataset=tiny_dataset
+    )
+    assert not full.timed_out and "Time budget" not in summary(full, budget)
