@@ -50,6 +50,9 @@ class RefitResult:
     lr: float | None = None
     """The learning rate the refit trained with, where it was searched (``None``: the
     settings' fixed ``lr``)."""
+    test_examples: int | None = None
+    """How many test rows ``test_accuracy`` is over (``None``: no test set, or a study refit
+    before it was recorded)."""
 
     @property
     def strengths(self) -> Penalty:
@@ -135,4 +138,5 @@ def refit_and_test(
         weight_decay=penalty.weight_decay,
         refit_weight_decay=trained.weight_decay,
         lr=lr,
+        test_examples=len(dataset.y_test) if dataset.has_test_set else None,
     )

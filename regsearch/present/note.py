@@ -18,9 +18,9 @@ from regsearch.present.tables import chosen_lines, comparison_lines
 
 FIGURE_FILES = {
     "landscape.png": "each penalty family's CV accuracy over its strength (and learning rate)",
-    "accuracy_vs_lambda.png": "CV accuracy against lambda, every trial, the baseline as a line",
+    "accuracy_vs_lambda.png": "CV accuracy against lambda, pruned trials faded, the baseline",
+    "test_accuracy.png": "the test accuracy difference, chosen - baseline, with its interval",
     "loss_curves.png": "training and validation loss per epoch, chosen against baseline",
-    "test_accuracy.png": "test accuracy of the refit models, chosen against baseline",
     "fold_spread.png": "each configuration's split scores",
     "history.png": "the optimisation history",
     "weights_vs_lambda.png": "weight norms and sparsity against lambda",

@@ -66,6 +66,12 @@ def trial_rows(
         row[f"mean_test_{score}"] = trial.value if complete else None
         row[f"std_test_{score}"] = attrs.get(records.STD_SCORE) if complete else None
         row[f"rank_test_{score}"] = means.index(ranked(trial)) + 1 if complete else None
+        # What the pruner last saw of a pruned trial (a partial mean over folds, or the folds'
+        # mean at an epoch): where it stood when stopped, not a score to rank.
+        reported = trial.intermediate_values
+        row["last_reported_score"] = (
+            reported[max(reported)] if trial.state == TrialState.PRUNED and reported else None
+        )
         for i in range(n_folds):
             row[records.fold_key(i, "best_epoch")] = records.fold_value(attrs, i, "best_epoch")
         fit_times = _measured(attrs, "fit_time", n_folds)

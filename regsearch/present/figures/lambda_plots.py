@@ -33,11 +33,22 @@ def accuracy_vs_lambda(rows: list[dict[str, Any]], selection: dict[str, Any], ou
                 capsize=3,
                 label=PENALTY_LABELS[kind],
             )
+    # Pruned trials, faded at the score the pruner last saw: the searched region as it was.
+    pruned = [r for r in rows if r.get("last_reported_score") is not None and lambda_of(r) > 0]
+    for kind, colour in PENALTY_COLOURS.items():
+        points = [
+            (lambda_of(r), r["last_reported_score"]) for r in pruned if r["param_penalty"] == kind
+        ]
+        if points:
+            ax.plot(
+                *zip(*points, strict=True), "x", color=colour, alpha=0.45, markersize=7,
+                label=f"{PENALTY_LABELS[kind]} pruned (last reported score)",
+            )  # fmt: skip
     baseline = next((r for r in complete if r["baseline"]), None)
     if baseline is not None:
         ax.axhline(baseline["mean_test_accuracy"], color="grey", ls="--", label="baseline (none)")
     _mark_choices(ax, complete, selection)
-    means = [r["mean_test_accuracy"] for r in complete]
+    means = [r["mean_test_accuracy"] for r in complete] + [r["last_reported_score"] for r in pruned]
     if baseline is not None:
         # Keep the region that matters readable: trials far below the baseline (a penalty
         # that ruined training) would squash it, so they sit below the axis, counted.

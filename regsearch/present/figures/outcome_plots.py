@@ -3,30 +3,63 @@ cross-validation's outer folds."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from regsearch import records
+from regsearch.config import DEFAULT_ROPE_PP
 from regsearch.present.figures.canvas import new_figure, save
 
 
 def test_accuracy(study: Any, out: Path) -> str | None:
-    """The test accuracy of the refit chosen configuration beside the baseline's."""
+    """The test comparison as what it is, one difference with its uncertainty: the chosen
+    configuration's test accuracy minus the baseline's, in percentage points, with a 95%
+    interval ``d +/- 1.96 sqrt(p1 (1 - p1) / n + p2 (1 - p2) / n)`` over the ``n`` test rows
+    (the two models are scored on the same rows, which this unpaired variance ignores: the
+    interval is wider than a paired one, never narrower), beside the region of practical
+    equivalence; where the baseline itself was chosen, its accuracy with its own interval."""
     refit, baseline = records.refit_record(study), records.baseline_refit_record(study)
-    if not refit:
+    if not refit or not math.isfinite(refit.get("test_accuracy", math.nan)):
         return None
-    bars = [(f"chosen\n(trial {refit['trial_number']}, {refit['penalty']})", refit)]
-    if baseline and baseline["trial_number"] != refit["trial_number"]:
-        bars.append((f"baseline\n(trial {baseline['trial_number']}, none)", baseline))
-    fig, [ax] = new_figure(5.0, 4.0)
-    values = [b["test_accuracy"] for _, b in bars]
-    ax.bar([label for label, _ in bars], values, color=["crimson", "grey"][: len(bars)])
-    for i, v in enumerate(values):
-        ax.text(i, v, f"{v:.4f}", ha="center", va="bottom")
-    low = min(values)
-    ax.set_ylim(max(0.0, low - 0.05), min(1.0, max(values) + 0.02))
-    ax.set_ylabel("test accuracy (fraction; y axis does not start at 0)")
-    ax.set_title("Test set: chosen configuration vs baseline")
+    n = refit.get("test_examples")
+    p1 = float(refit["test_accuracy"])
+    fig, [ax] = new_figure(5.6, 3.0)
+    compared = baseline and baseline["trial_number"] != refit["trial_number"]
+    if compared:
+        p2 = float(baseline["test_accuracy"])
+        spread = math.sqrt(p1 * (1 - p1) / n + p2 * (1 - p2) / n) if n else math.nan
+        centre, what = 100 * (p1 - p2), "chosen - baseline"
+        rope = DEFAULT_ROPE_PP
+        ax.axvspan(-rope, rope, color="0.9", label=f"+/-{rope:g} pp (practical equivalence)")
+        ax.axvline(0.0, color="black", linewidth=1)
+        label = (
+            f"chosen (trial {refit['trial_number']}, {refit['penalty']}) {p1:.4f}\n"
+            f"baseline (trial {baseline['trial_number']}) {p2:.4f}"
+        )
+        ax.set_xlabel("test accuracy difference (percentage points)")
+    else:
+        spread = math.sqrt(p1 * (1 - p1) / n) if n else math.nan
+        centre, what = 100 * p1, "test accuracy"
+        label = f"the baseline was chosen (trial {refit['trial_number']}): {p1:.4f}"
+        ax.set_xlabel("test accuracy (percent)")
+    half = 196 * spread  # 1.96 sqrt(var), in percentage points
+    ax.errorbar(
+        [centre], [0], xerr=None if math.isnan(half) else [[half], [half]], fmt="o",
+        color="crimson", capsize=6, markersize=8,
+        label=what + ("" if math.isnan(half) else f" {centre:+.2f}, 95% interval +/-{half:.2f}"
+                      if compared else f" {centre:.2f} +/- {half:.2f}"),
+    )  # fmt: skip
+    if not compared and not math.isnan(half):
+        ax.set_xlim(max(0.0, centre - 4 * half), min(100.0, centre + 4 * half))
+    elif compared:
+        reach = max(abs(centre) + (0 if math.isnan(half) else half), 2 * DEFAULT_ROPE_PP)
+        ax.set_xlim(-1.3 * reach, 1.3 * reach)
+    ax.set_yticks([])
+    ax.set_ylim(-1, 1.6)
+    rows = f"{n:,} test rows" if n else "test rows not recorded: no interval"
+    ax.set_title(f"Test set, once ({rows})\n{label}", fontsize="medium")
+    ax.legend(loc="upper right", fontsize="small")
     return save(fig, out / "test_accuracy.png")
 
 

@@ -23,14 +23,16 @@ from regsearch.present.tables import chosen_lines
 
 FIGURES = (
     ("landscape", "Each penalty family's landscape: CV accuracy over strength and learning rate"),
-    ("accuracy_vs_lambda", "Validation accuracy against lambda"),
-    ("history", "Optimisation history"),
-    ("fold_spread", "Fold scores of the top configurations"),
+    ("accuracy_vs_lambda", "Validation accuracy against lambda (pruned trials faded)"),
+    ("test_accuracy", "Test set: the chosen configuration against the baseline, with its interval"),
     ("loss_curves", "Training and validation loss per epoch (over-fitting picture)"),
+    ("fold_spread", "Fold scores of the top configurations"),
+    ("history", "Optimisation history"),
     ("weights_vs_lambda", "Weight sparsity and norm against lambda"),
-    ("test_accuracy", "Test accuracy"),
     ("nested_cv", "Nested cross-validation"),
 )
+"""The report's figures in reading order: the answer first (the search's landscape, the
+held-out comparison), then how it came about."""
 
 
 def write_report(study: Any, out: Path) -> Path:
