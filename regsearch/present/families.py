@@ -92,26 +92,30 @@ def best_regularized(study: optuna.Study) -> FrozenTrial | None:
     return select_best(regularized) if regularized else None
 
 
-def family_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[str]:
-    """``Which regularizer helps: ...`` (one sentence), then one line per family searched:
-    its best trial, configuration, CV score and the corrected comparison with the baseline.
-    Each family's best is a maximum over its trials, the baseline's too (with the learning
-    rate searched, over the unregularized trials), so the comparison is like for like;
-    nothing where the study has no baseline or no regularized trial."""
+FAMILY_COLUMNS = ("family", "trial", "configuration", "CV accuracy", "vs baseline",
+                  "95% interval", "verdict")  # fmt: skip
+"""The family table's columns, as :func:`family_table` fills them."""
+
+
+def family_table(
+    study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP
+) -> tuple[str, list[dict[str, str]]] | None:
+    """``Which regularizer helps: ...`` (one sentence), and one row per family searched
+    (:data:`FAMILY_COLUMNS`): its best trial, configuration, CV score and the corrected
+    comparison with the baseline. Each family's best is a maximum over its trials, the
+    baseline's too (with the learning rate searched, over the unregularized trials), so the
+    comparison is like for like; ``None`` where the study has no baseline or no regularized
+    trial."""
     bests = family_bests(study)
     baseline = records.baseline_trial(study)
     regularized = {k: t for k, t in bests.items() if k != NO_PENALTY}
     if baseline is None or not regularized:
-        return []
+        return None
     compared = {
         kind: baseline_comparison(study, t.number, baseline.number, rope_pp)
         for kind, t in regularized.items()
     }
-    lines = [_headline(regularized, compared, baseline)]
-    lines.append(
-        f"  {'family':<13} {'trial':>5}  {'configuration':<34} {'CV accuracy':>11}  "
-        f"{'vs baseline':>11}  {'95% interval':<17} verdict"
-    )
+    rows = []
     for kind, trial in bests.items():
         comparison = compared.get(kind)
         if kind == NO_PENALTY:
@@ -122,11 +126,29 @@ def family_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[
             versus = f"{signed_pp(comparison.gain)} pp"
             interval = f"[{signed_pp(comparison.low)}, {signed_pp(comparison.high)}]"
             verdict = comparison.verdict
-        lines.append(
-            f"  {kind:<13} {trial.number:>5}  {configuration_text(trial):<34} "
-            f"{trial.value or 0.0:>11.4f}  {versus:>11}  {interval:<17} {verdict}".rstrip()
-        )
-    return lines
+        cells = (kind, str(trial.number), configuration_text(trial), f"{trial.value or 0.0:.4f}")
+        rows.append(dict(zip(FAMILY_COLUMNS, (*cells, versus, interval, verdict), strict=True)))
+    return _headline(regularized, compared, baseline), rows
+
+
+def family_lines(study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP) -> list[str]:
+    """:func:`family_table` for a terminal: the sentence, then the table in aligned columns."""
+    found = family_table(study, rope_pp)
+    if found is None:
+        return []
+    headline, rows = found
+    widths = (13, 5, 34, 11, 11, 17, 0)
+    right = {"trial", "CV accuracy", "vs baseline"}
+
+    def line(cells: dict[str, str]) -> str:
+        parts = [
+            f"{cells[c]:>{w}}" if c in right else f"{cells[c]:<{w}}"
+            for c, w in zip(FAMILY_COLUMNS, widths, strict=True)
+        ]
+        gaps = (" ", "  ", " ", "  ", "  ", " ")
+        return ("  " + "".join(p + g for p, g in zip(parts, (*gaps, ""), strict=True))).rstrip()
+
+    return [headline, line({c: c for c in FAMILY_COLUMNS}), *(line(r) for r in rows)]
 
 
 def configuration_text(trial: FrozenTrial) -> str:

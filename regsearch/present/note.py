@@ -14,6 +14,7 @@ import optuna
 from regsearch import records
 from regsearch.config import DEFAULT_ROPE_PP, describe_splits
 from regsearch.penalty import Penalty
+from regsearch.present.families import FAMILY_COLUMNS, family_table
 from regsearch.present.tables import chosen_lines, comparison_lines
 
 FIGURE_FILES = {
@@ -74,7 +75,12 @@ def note(
             untested = {"trial_number": base.number, "penalty": "none", "cv_accuracy": base.value}
             lines.append(_row("baseline (no penalty)", baseline or untested))
         lines.append("")
-    lines += [f"- {line}" for line in chosen_lines(study, rope_pp) if line]
+    lines += [f"- {line}" for line in chosen_lines(study, rope_pp, families=False) if line]
+    if found := family_table(study, rope_pp):
+        headline, rows = found
+        lines += ["", headline, "", "| " + " | ".join(FAMILY_COLUMNS) + " |"]
+        lines.append("| " + " | ".join("---" for _ in FAMILY_COLUMNS) + " |")
+        lines += ["| " + " | ".join(row[c] or " " for c in FAMILY_COLUMNS) + " |" for row in rows]
     data = study.user_attrs.get(records.DATASET_SUMMARY)
     splitter = (study.user_attrs.get(records.SPLITTER) or {}).get("splitter")
     folds, repeats = records.study_folds(study), records.study_repeats(study)

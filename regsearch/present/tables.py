@@ -167,11 +167,16 @@ def _reason(row: dict[str, Any]) -> str:
 
 
 def chosen_lines(
-    study: optuna.Study, rope_pp: float = DEFAULT_ROPE_PP, *, nested: bool = True
+    study: optuna.Study,
+    rope_pp: float = DEFAULT_ROPE_PP,
+    *,
+    nested: bool = True,
+    families: bool = True,
 ) -> list[str]:
     """The selection rule, the chosen configuration, the test results, the comparison with
-    the baseline (``rope_pp``: its region of practical equivalence), the epoch cap's count
-    and (with ``nested``) nested cross-validation's outcome, as sentences."""
+    the baseline (``rope_pp``: its region of practical equivalence), the epoch cap's count,
+    (with ``families``) the family table as text, and (with ``nested``) nested
+    cross-validation's outcome, as sentences."""
     selection = records.selection_record(study)
     refit, baseline = records.refit_record(study), records.baseline_refit_record(study)
     if not refit:
@@ -201,7 +206,8 @@ def chosen_lines(
         lines += comparison_lines(study, refit["trial_number"], rope_pp)
     lines += cv_gap_lines(study, refit["trial_number"], refit.get("test_accuracy", math.nan))
     lines += epoch_cap_lines(study, refit["trial_number"], lambda name: f"--{name}")
-    lines += family_lines(study, rope_pp)
+    if families:
+        lines += family_lines(study, rope_pp)
     record = study.user_attrs.get(records.NESTED)
     if nested and record:
         lines += ["", *nested_lines(record)]
