@@ -92,6 +92,8 @@ class StudyConfig:
             finish, then the refit and the test run as usual; ``None``: ``trials`` alone ends
             the search (with both, whichever comes first). Counted from this run's start, so a
             resume gets the budget anew; not part of the identity.
+        timeout_hard: with ``timeout``, also stop the running trials at their next epoch
+            once the budget is spent, each recorded as pruned with the reason.
     """
 
     backend: str
@@ -124,6 +126,7 @@ class StudyConfig:
     rope: float = DEFAULT_ROPE_PP
     outer_folds: int | None = None
     timeout: float | None = None
+    timeout_hard: bool = False
     space: SearchSpace = field(default_factory=SearchSpace)
     train: TrainSettings = field(default_factory=study_train_settings)
 
@@ -155,6 +158,18 @@ class StudyConfig:
         check_int("trials", self.trials, 1)
         if self.timeout is not None:
             check_positive_finite("timeout", self.timeout)
+        if self.timeout_hard and self.timeout is None:
+            raise ConfigError(
+                f"{param('timeout_hard')} stops the running trials when the time budget is "
+                f"spent, but no budget is set. Give {param('timeout')} SECONDS too."
+            )
+        if self.timeout_hard and self.trial_batch > 1:
+            raise ConfigError(
+                f"{param('timeout_hard')} stops a trial between its epochs, which a population "
+                f"of {param('trial_batch')} {self.trial_batch} trials training together cannot "
+                f"do one trial at a time. Use {param('timeout')} alone (no new batch starts "
+                f"after it), or {param('trial_batch')} 1."
+            )
         check_int("seed", self.seed, 0)
         check_int("workers", self.workers, 1)
         check_int("trial_batch", self.trial_batch, 1)

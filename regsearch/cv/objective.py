@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,6 +60,9 @@ class CrossValidationObjective:
         self.config = config
         self.policy = policy
         self.observer = observer
+        self.deadline: float | None = None
+        """``time.monotonic()`` after which a running trial stops at its next epoch
+        (``timeout_hard``), pruned with the reason; ``None``: trials run to their end."""
 
     def __call__(self, trial: optuna.Trial) -> float:
         if self.population is None:
@@ -112,7 +116,7 @@ class CrossValidationObjective:
                 penalty,
                 train.epochs,
                 fold_seed(self.config.seed, i),
-                on_epoch=self._epoch_hook(trial.number, i),
+                on_epoch=self._epoch_hook(trial, i),
                 on_epoch_end=self._epoch_logs(trial.number, [i], penalty),
                 lr=lr,
             )
@@ -158,11 +162,24 @@ class CrossValidationObjective:
             trial_number, folds[job], epoch, penalty, logs
         )
 
-    def _epoch_hook(self, trial_number: int, fold: int | None) -> EpochHook | None:
-        observer, epochs = self.observer, self.config.train.epochs
-        if observer is None:
+    def _epoch_hook(self, trial: optuna.Trial, fold: int | None) -> EpochHook | None:
+        """Called as each epoch starts: the time budget's check (``deadline``), then the
+        observer's ``on_epoch``."""
+        observer, epochs, deadline = self.observer, self.config.train.epochs, self.deadline
+        if observer is None and deadline is None:
             return None
-        return lambda epoch: observer.on_epoch(trial_number, fold, epoch, epochs)
+
+        def hook(epoch: int) -> None:
+            if deadline is not None and time.monotonic() > deadline:
+                self._prune(
+                    trial,
+                    f"stopped before epoch {epoch} {self._where}: the time budget of "
+                    f"{self.config.timeout:g} s was spent (timeout_hard)",
+                )
+            if observer is not None:
+                observer.on_epoch(trial.number, fold, epoch, epochs)
+
+        return hook
 
     def _record_failure(self, trial: optuna.Trial, what: str) -> None:
         # The storage may be what failed: the reason is a courtesy, the error is what counts.
@@ -232,7 +249,7 @@ class CrossValidationObjective:
             Job(*self.folds[i], penalty=penalty, seed=fold_seed(self.config.seed, i), lr=lr)
             for i in folds
         ]
-        hook = self._epoch_hook(trial.number, None)
+        hook = self._epoch_hook(trial, None)
         judge = EpochJudge(trial, self.config.train.epochs) if self.policy.judges_epochs else None
         if self.population is not None:
             self._where = "while training its folds with other trials' at once"

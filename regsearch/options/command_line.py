@@ -22,6 +22,7 @@ HOW_IT_RUNS: tuple[str, ...] = (
     "artifact_dir",
     "dashboard",
     "timeout",
+    "timeout_hard",
 )
 """Options that change how a study runs, never what it finds: left out of
 :func:`command_line`."""

@@ -133,6 +133,12 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECONDS",
     ),
     Option(
+        "timeout_hard",
+        "with --timeout: also stop the running trials at their next epoch when the budget "
+        "is spent (recorded as pruned, with the reason)",
+        parse=None,
+    ),
+    Option(
         "penalties",
         "comma-separated penalty types the sampler may choose: l1, l2, l1_l2 (in the loss), "
         "weight_decay (decoupled, in the optimizer, as AdamW)",

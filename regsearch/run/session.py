@@ -196,6 +196,8 @@ class StudySession:
         waiting_said = False
         # The time budget counts from here: a resume gets it anew.
         deadline = None if config.timeout is None else time.monotonic() + config.timeout
+        if config.timeout_hard:
+            objective.deadline = deadline
         while (missing := config.trials - self.finished_trials()) > 0:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:

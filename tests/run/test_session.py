@@ -590,3 +590,46 @@ def test_a_time_budget_ends_the_search_then_the_refit_runs_and_a_resume_gets_it_
         dataclasses.replace(budget, timeout=None), backend=FakeBackend(), dataset=tiny_dataset
     )
     assert not full.timed_out and "Time budget" not in summary(full, budget)
+
+
+def test_a_hard_time_budget_stops_the_running_trial_at_its_next_epoch(
+    config, tiny_dataset, monkeypatch
+):
+    """``timeout_hard``: the trial running when the budget is spent stops before its next
+    epoch and is recorded as pruned with the reason; the refit uses the finished ones."""
+    import time
+
+    from regsearch.testing import fake
+
+    monkeypatch.setattr(fake.interrupt, "check", lambda: time.sleep(0.04))  # 0.04 s an epoch
+    # 3 folds x 10 epochs one fold at a time (the median pruner's way): about 1.2 s a
+    # trial; the budget ends the second one midway.
+    hard = dataclasses.replace(
+        config,
+        trials=6,
+        timeout=1.8,
+        timeout_hard=True,
+        pruner="median",
+        train=TrainSettings(epochs=10),
+    )
+    result = run_study(hard, backend=FakeBackend(), dataset=tiny_dataset)
+    pruned = result.study.get_trials(states=(TrialState.PRUNED,))
+    assert len(pruned) == 1 and result.timed_out
+    reason = records.reason(pruned[0])
+    assert reason.startswith("stopped before epoch ") and "time budget of 1.8 s" in reason
+    assert result.chosen.trial_number == 0  # the one complete trial, the baseline
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"timeout_hard": True}, "no budget is set"),
+        (
+            {"timeout_hard": True, "timeout": 5.0, "trial_batch": 2},
+            "cannot\ndo one trial|one trial at a time",
+        ),
+    ],
+)
+def test_a_hard_budget_needs_a_budget_and_single_trials(config, changes, message):
+    with pytest.raises(ConfigError, match=message):
+        dataclasses.replace(config, **changes)
