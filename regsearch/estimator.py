@@ -80,6 +80,8 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         threads: as ``--threads``.
         trial_batch: as ``--trial-batch``.
         timeout: a time budget for the search in seconds, as ``--timeout``; ``None``: none.
+        n_jobs: worker processes running trials at once (``--workers``), as scikit-learn
+            counts them: ``None`` 1, ``-1`` all cores (joblib's ``effective_n_jobs``).
         refit: refit the chosen configuration on all of ``X`` (``predict`` needs it).
         storage: an Optuna storage URL to keep (and resume) the study, e.g.
             ``"sqlite:///search.db"``; ``None``: the study runs in a temporary SQLite file
@@ -134,6 +136,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         threads: int | None = None,
         trial_batch: int = 1,
         timeout: float | None = None,
+        n_jobs: int | None = None,
         storage: str | None = None,
         study_name: str | None = None,
         random_state: int = 0,
@@ -162,6 +165,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
         self.threads = threads
         self.trial_batch = trial_batch
         self.timeout = timeout
+        self.n_jobs = n_jobs
         self.storage = storage
         self.study_name = study_name
         self.random_state = random_state
@@ -230,6 +234,7 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
             threads=self.threads,
             trial_batch=self.trial_batch,
             timeout=self.timeout,
+            workers=_workers(self.n_jobs),
             space=SearchSpace(
                 tuple(self.penalties),
                 self.lambda_min,
@@ -305,6 +310,20 @@ class RegularizationSearchCV(ClassifierMixin, BaseEstimator):
                 f"{method} needs the refit model, but this search was fit with refit=False. "
                 "Fit it with refit=True."
             )
+
+
+def _workers(n_jobs: Any) -> int:
+    """scikit-learn's ``n_jobs`` as a number of worker processes."""
+    from joblib import effective_n_jobs
+
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0
+    ):
+        raise ConfigError(
+            f"n_jobs must be None, a positive number of processes or -1 (all cores), as in "
+            f"scikit-learn, got {n_jobs!r}."
+        )
+    return int(effective_n_jobs(n_jobs))
 
 
 def _examples(x: np.ndarray) -> np.ndarray:

@@ -92,6 +92,40 @@ def test_refused_cv_and_single_class_say_what_must_hold():
 
     with pytest.raises(ConfigError, match="gave 1 split"):
         RegularizationSearchCV(cv=OneSplit()).fit(x, y)
+    for bad in (0, 1.5, True):
+        with pytest.raises(ConfigError, match="n_jobs must be None, a positive number"):
+            RegularizationSearchCV(n_jobs=bad).fit(x, y)
+
+
+def test_worker_processes_refuse_a_builder_they_cannot_import():
+    from regsearch.run.workers import _check_importable
+
+    with pytest.raises(ConfigError, match="need the model builder by its importable name"):
+        _check_importable(lambda shape, k: None)
+    _check_importable("mlp")
+    _check_importable(load_digits)  # any module-level function travels
+
+
+@pytest.mark.slow
+def test_n_jobs_runs_worker_processes_on_the_splitters_splits(tmp_path):
+    """``n_jobs=2``: two worker processes run the trials, each scoring the estimator's own
+    splitter's splits (the study's folds fingerprint is the splitter's); the refit runs
+    here."""
+    from regsearch import records
+
+    x, y = load_digits(return_X_y=True)
+    x, y = x[:400], y[:400]
+    splitter = KFold(3, shuffle=True, random_state=2)
+    storage = f"sqlite:///{tmp_path / 'jobs.db'}"
+    search = RegularizationSearchCV(
+        cv=splitter, n_trials=4, epochs=3, n_jobs=2, storage=storage, study_name="jobs"
+    ).fit(x, y)
+    stored = optuna.load_study(study_name="jobs", storage=storage)
+    assert stored.user_attrs["folds_fingerprint"] == folds_fingerprint(list(splitter.split(x, y)))
+    trials = stored.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert len(trials) == 4
+    assert records.worker_id() not in {records.attrs(t)["worker"] for t in trials}
+    assert search.predict(x[:5]).shape == (5,)
 
 
 @pytest.mark.slow

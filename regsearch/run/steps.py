@@ -66,6 +66,7 @@ def optimize(
     dataset: Dataset | None = None,
     lines: bool = True,
     render: Callable[[str], str] | None = None,
+    splits: Splits | None = None,
 ) -> int:
     """Run the missing trials here or in ``config.workers`` processes (none with
     ``refit_only``); returns how many trials finished meanwhile. Workers print a line per
@@ -77,7 +78,9 @@ def optimize(
         if config.workers == 1:
             return session.optimize(observer or Observers())
         before = session.finished_trials()
-        run_workers(config, backend=backend, dataset=dataset, lines=lines, render=render)
+        run_workers(
+            config, backend=backend, dataset=dataset, lines=lines, render=render, splits=splits
+        )
         return session.finished_trials() - before
 
 

@@ -126,6 +126,7 @@ class StudyRun:
                         dataset=dataset,
                         lines=door.lines,
                         render=door.render,
+                        splits=splits,
                     )
                 finally:
                     observer.on_search_end()

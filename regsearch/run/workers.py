@@ -11,12 +11,20 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterator
 
 from regsearch import interrupt
 from regsearch.config import StudyConfig
-from regsearch.errors import EXIT_FAILURE, EXIT_INTERRUPTED, RegsearchError, WorkerFailed
+from regsearch.cv.folds import Splits
+from regsearch.errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    ConfigError,
+    RegsearchError,
+    WorkerFailed,
+)
 from regsearch.interrupt import handle_stop_signals
 from regsearch.locations import redact_url
 from regsearch.observe.standard import standard_observers
@@ -60,25 +68,30 @@ def run_workers(
     dataset: object = None,
     lines: bool = True,
     render: Callable[[str], str] | None = None,
+    splits: Splits | None = None,
 ) -> None:
     """Run ``config.workers`` worker processes on the study and wait for all of them.
 
     Args:
         backend, dataset: passed to each worker (they must be picklable); ``None`` means
             each worker loads its own, as :meth:`StudySession.open` does.
+        splits: a scikit-learn splitter's splits (an estimator's ``cv``), scored in every
+            worker; ``None``: each worker computes the study's own stratified folds.
         lines: each worker prints a line per trial, prefixed ``[worker N]``.
         render: how a worker names settings in its error messages (``RegsearchError.render``).
 
     Raises:
+        ConfigError: a model builder that worker processes cannot import by name.
         WorkerFailed: a worker exited with an error (finished trials are stored).
         KeyboardInterrupt: Ctrl-C or SIGTERM (the workers were stopped too, their running
             trials recorded as failed).
     """
+    _check_importable(config.model)
     context = multiprocessing.get_context("spawn")
     procs = [
         context.Process(
             target=_worker_main,
-            args=(config, index, backend, dataset, lines, render),
+            args=(config, index, backend, dataset, lines, render, splits),
             name=f"regsearch-worker-{index}",
         )
         for index in range(1, config.workers + 1)
@@ -117,6 +130,7 @@ def _worker_main(
     dataset: object,
     lines: bool,
     render: Callable[[str], str] | None,
+    splits: Splits | None = None,
 ) -> None:
     """One worker: open the study and run trials (with a sampler stream of its own)."""
     import optuna
@@ -129,6 +143,7 @@ def _worker_main(
                 config,
                 backend=backend,  # type: ignore[arg-type]
                 dataset=dataset,  # type: ignore[arg-type]
+                splits=splits,
             )
             observers = standard_observers(config, lines=lines, bar=False, total=0, prefix=prefix)
             try:
@@ -141,3 +156,19 @@ def _worker_main(
         print(f"{prefix}error: {exc.render(render) if render else exc}", file=sys.stderr)
         sys.exit(exc.exit_code or EXIT_FAILURE)
     sys.stdout.flush()
+
+
+def _check_importable(model: object) -> None:
+    """Worker processes are started fresh (``spawn``) and get the model builder by pickling,
+    which names a function: a lambda or a function defined inside another cannot travel."""
+    if not callable(model):
+        return
+    try:
+        pickle.dumps(model)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise ConfigError(
+            f"worker processes need the model builder by its importable name, but "
+            f"{getattr(model, '__qualname__', model)!r} cannot be pickled ({exc}). Define "
+            "build(input_shape, n_classes) at the top level of a module, or train in one "
+            "process (workers 1, n_jobs=None)."
+        ) from None
