@@ -171,6 +171,7 @@ class CrossValidationObjective:
 
         def hook(epoch: int) -> None:
             if deadline is not None and time.monotonic() > deadline:
+                trial.study.stop()  # and start no other trial in this optimize call
                 self._prune(
                     trial,
                     f"stopped before epoch {epoch} {self._where}: the time budget of "

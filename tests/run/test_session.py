@@ -605,27 +605,41 @@ def test_a_hard_time_budget_stops_the_running_trial_at_its_next_epoch(
     config, tiny_dataset, monkeypatch
 ):
     """``timeout_hard``: the trial running when the budget is spent stops before its next
-    epoch and is recorded as pruned with the reason; the refit uses the finished ones."""
+    epoch and is recorded as pruned with the reason; the refit uses the finished ones.
+
+    The clock is the test's, not the wall's (a wall-clock version failed on a slower CI
+    disk): each epoch costs one "second", so with a budget of 35 the baseline's 3 folds x 10
+    epochs finish at 30 and the second trial stops before its 6th epoch."""
     import time
+    import types
 
-    from regsearch.testing import fake
+    state = {"now": 0.0}
 
-    monkeypatch.setattr(fake.interrupt, "check", lambda: time.sleep(0.04))  # 0.04 s an epoch
-    # 3 folds x 10 epochs one fold at a time (the median pruner's way): about 1.2 s a
-    # trial; the budget ends the second one midway.
+    def epoch_clock() -> float:  # read once per epoch by the objective's hook
+        state["now"] += 1.0
+        return state["now"]
+
+    def session_clock() -> float:
+        return state["now"]
+
+    monkeypatch.setattr("regsearch.cv.objective.time", types.SimpleNamespace(monotonic=epoch_clock))
+    monkeypatch.setattr(
+        "regsearch.run.session.time",
+        types.SimpleNamespace(monotonic=session_clock, sleep=time.sleep),
+    )
     hard = dataclasses.replace(
         config,
         trials=6,
-        timeout=1.8,
+        timeout=35.0,
         timeout_hard=True,
-        pruner="median",
+        pruner="median",  # folds one at a time: an epoch hook between every two epochs
         train=TrainSettings(epochs=10),
     )
     result = run_study(hard, backend=FakeBackend(), dataset=tiny_dataset)
     pruned = result.study.get_trials(states=(TrialState.PRUNED,))
     assert len(pruned) == 1 and result.timed_out
     reason = records.reason(pruned[0])
-    assert reason.startswith("stopped before epoch ") and "time budget of 1.8 s" in reason
+    assert reason.startswith("stopped before epoch 6 in fold 0: the time budget of 35 s")
     assert result.chosen.trial_number == 0  # the one complete trial, the baseline
 
 
